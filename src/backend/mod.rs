@@ -1,0 +1,1 @@
+//! Backends: devices, buffer types, buffers, the registry and the scheduler.

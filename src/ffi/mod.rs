@@ -1,0 +1,1 @@
+//! The C API of llama.h: the only module with `extern "C"`.

@@ -1,0 +1,1 @@
+//! Compute graphs: ops as nodes over tensor descriptors, and a builder that validates shapes.

@@ -1,0 +1,1 @@
+//! The KV cache: cell metadata (positions, sequence sets) apart from per-layer storage.

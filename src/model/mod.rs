@@ -1,0 +1,1 @@
+//! Models: architectures, typed hyper-parameters, the loader and graph builders.

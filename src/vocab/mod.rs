@@ -1,0 +1,1 @@
+//! Vocabularies and tokenizers (SPM, BPE, WPM, UGM), as upstream's llama-vocab.
