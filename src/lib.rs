@@ -15,6 +15,7 @@
 //! - [`context`]: batches, micro-batches, decode, outputs.
 //! - [`vocab`]: tokenizers.
 //! - [`sampling`]: samplers.
+//! - [`chat`]: chat templates.
 //! - [`ffi`]: the `extern "C"` surface of llama.h.
 //!
 //! ## Dependency direction
@@ -26,6 +27,7 @@
 
 pub mod alloc;
 pub mod backend;
+pub mod chat;
 pub mod context;
 pub mod error;
 pub mod ffi;
