@@ -11,6 +11,7 @@
 //! - [`model`], [`context`], [`batch`]: model, context and batch functions (model helper).
 //! - [`sampler`], [`chat`]: samplers and chat templates (sampling helper).
 //! - [`vocab`]: vocabulary and tokenization.
+//! - [`ggml`]: the ggml-side functions (time, log, type names, one CPU device).
 //!
 //! ## Rules every exported function follows
 //! - Its body runs inside `ffi_guard!(name, failure_value, { .. })` (or `unsupported!`): a panic
@@ -39,6 +40,7 @@ pub mod types;
 pub mod batch;
 pub mod chat;
 pub mod context;
+pub mod ggml;
 pub mod misc;
 pub mod model;
 pub mod params;

@@ -756,3 +756,46 @@ const _: () = {
     assert!(size_of::<llama_opt_params>() == 48);
     assert!(size_of::<ggml_opt_optimizer_params>() == 28);
 };
+
+// ---------------------------------------------------------------------------------------------
+// ggml-backend.h structs used by the device functions in `ggml.rs`
+// ---------------------------------------------------------------------------------------------
+
+/// `struct ggml_backend_dev_caps`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ggml_backend_dev_caps {
+    pub r#async: bool,
+    pub host_buffer: bool,
+    pub buffer_from_host_ptr: bool,
+    pub events: bool,
+    pub mmap_support: bool,
+}
+
+/// `struct ggml_backend_dev_props`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ggml_backend_dev_props {
+    pub name: *const c_char,
+    pub description: *const c_char,
+    pub memory_free: usize,
+    pub memory_total: usize,
+    pub r#type: ggml_backend_dev_type,
+    pub device_id: *const c_char,
+    pub caps: ggml_backend_dev_caps,
+}
+
+/// `struct ggml_backend_feature`: one (name, value) pair of a backend's feature list.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ggml_backend_feature {
+    pub name: *const c_char,
+    pub value: *const c_char,
+}
+
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    assert!(size_of::<ggml_backend_dev_caps>() == 5);
+    assert!(size_of::<ggml_backend_dev_props>() == 56);
+    assert!(offset_of!(ggml_backend_dev_props, caps) == 48);
+};
