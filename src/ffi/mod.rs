@@ -35,6 +35,7 @@
 
 pub mod boundary;
 pub mod log;
+pub mod ggml_types;
 pub mod types;
 
 pub mod batch;
