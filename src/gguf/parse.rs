@@ -296,7 +296,7 @@ fn tensor_info(c: &mut Cursor<'_>) -> Result<RawTensorInfo> {
         c.err(format!("tensor {name}: unknown ggml type {raw_ty}"))
     })?;
     let row = ne.first().copied().unwrap_or(1);
-    let rows = if row == 0 { 0 } else { n_elements / row };
+    let rows = n_elements.checked_div(row).unwrap_or(0);
     let n_bytes = ty
         .row_size(row)
         .and_then(|r| {
@@ -334,7 +334,7 @@ fn check_tensor_ranges(
         // Like upstream, the data section must hold every tensor's padded size, so a file cut
         // anywhere (even inside the last tensor's padding) is rejected.
         let padded = t.n_bytes.checked_next_multiple_of(alignment);
-        let end = padded
+        padded
             .and_then(|p| t.rel_offset.checked_add(p))
             .filter(|&e| e <= data_len)
             .ok_or_else(|| {
