@@ -3,6 +3,8 @@
 //! that every SIMD and CUDA kernel is tested against. No intrinsics and no threads here.
 #![forbid(unsafe_code)]
 
+pub mod quantize;
 pub mod types;
 
+pub use quantize::quantize_row;
 pub use types::{GgmlType, QK_K};
