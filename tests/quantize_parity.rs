@@ -317,7 +317,6 @@ fn synthetic_rows_match_upstream_hashes() {
         INPUT_HASH,
         "the input generator drifted from the Python one"
     );
-    let oracle_dir = std::env::var_os("FERROLLAMA_QUANT_ORACLE_DIR").map(PathBuf::from);
 
     let mut failures = Vec::new();
     for &(name, want_hash) in UPSTREAM_HASHES {
@@ -334,21 +333,61 @@ fn synthetic_rows_match_upstream_hashes() {
         if ok {
             continue;
         }
-        let mut why = format!("{name}: hash 0x{hash:016x}, upstream 0x{want_hash:016x}");
-        if let Some(dir) = &oracle_dir {
-            if let Ok(want) = std::fs::read(dir.join(format!("{name}.bin"))) {
-                if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
-                    why += &format!(
-                        "; row {} byte {}: got {:#04x}, upstream {:#04x}",
-                        i / row_size,
-                        i % row_size,
-                        got[i],
-                        want[i]
-                    );
-                }
-            }
+        failures.push(format!(
+            "{name}: hash 0x{hash:016x}, upstream 0x{want_hash:016x}"
+        ));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn oracle_folder_matches_upstream() {
+    let Some(dir) = std::env::var_os("FERROLLAMA_QUANT_ORACLE_DIR").map(PathBuf::from) else {
+        eprintln!(
+            "skipping: FERROLLAMA_QUANT_ORACLE_DIR not set (see scripts/py/quantize_oracle.py)"
+        );
+        return;
+    };
+    let input =
+        std::fs::read(dir.join("input.f32")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let x = f32s(&input);
+    assert!(
+        !x.is_empty() && x.len() % N_PER_ROW == 0,
+        "input.f32: {} values",
+        x.len()
+    );
+    let mut failures = Vec::new();
+    for &(name, _) in UPSTREAM_HASHES {
+        let ty = type_by_name(name);
+        let Ok(want) = std::fs::read(dir.join(format!("{name}.bin"))) else {
+            failures.push(format!("{name}: {name}.bin missing"));
+            continue;
+        };
+        let row_size = ty.row_size(N_PER_ROW as u64).unwrap() as usize;
+        let mut got = vec![0u8; x.len() / N_PER_ROW * row_size];
+        quantize_rows(ty, &x, N_PER_ROW, &mut got).unwrap();
+        if got.len() != want.len() {
+            failures.push(format!(
+                "{name}: {} bytes, upstream {}",
+                got.len(),
+                want.len()
+            ));
+        } else if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+            let bad_rows = got
+                .chunks_exact(row_size)
+                .zip(want.chunks_exact(row_size))
+                .filter(|(a, b)| a != b)
+                .count();
+            failures.push(format!(
+                "{name}: {bad_rows} rows differ; first: row {} byte {}: got {:#04x}, upstream {:#04x}",
+                i / row_size,
+                i % row_size,
+                got[i],
+                want[i]
+            ));
+        } else {
+            println!("  {name:7} {} rows match upstream", x.len() / N_PER_ROW);
         }
-        failures.push(why);
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }

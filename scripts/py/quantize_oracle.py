@@ -12,8 +12,13 @@ bytes per type, in the form of the table in tests/quantize_parity.rs.
     python scripts/py/quantize_oracle.py --lib DIR --out /tmp/qoracle    # also write raw bytes
 
 With --out DIR the raw upstream output of each type goes to DIR/<type>.bin (and the
-input rows to DIR/input.f32); running the Rust test with FERROLLAMA_QUANT_ORACLE_DIR=DIR
-then reports the first differing row and byte instead of only a hash mismatch.
+input rows to DIR/input.f32); running the Rust tests with FERROLLAMA_QUANT_ORACLE_DIR=DIR
+then compares those bytes too (reporting the first differing row and byte). --rows and
+--seed make bigger or other input sets for such a one-off check; the hashes recorded in
+the Rust test are for the defaults.
+
+    python scripts/py/quantize_oracle.py --lib DIR --out /tmp/qbig --rows 20000 --seed 7
+    FERROLLAMA_QUANT_ORACLE_DIR=/tmp/qbig cargo test --release --test quantize_parity
 
 Upstream entry points: ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, NULL)
 for every type it takes (what llama_model_quantize calls without an imatrix), and
@@ -128,10 +133,10 @@ def block(rng, kind):
     return v
 
 
-def oracle_rows():
-    rng = Rng(0x5EED_2026)
+def oracle_rows(n_rows=N_ROWS, seed=0x5EED_2026):
+    rng = Rng(seed)
     out = []
-    for r in range(N_ROWS):
+    for r in range(n_rows):
         whole = rng.below(N_KINDS) if r % 3 == 0 else None
         for _ in range(N_PER_ROW // 32):
             kind = whole if whole is not None else rng.below(N_KINDS)
@@ -181,20 +186,28 @@ def main():
     ap.add_argument("--lib", default=os.environ.get("LLAMA_LIB_DIR"),
                     help="libggml-base.so or the folder holding it (default $LLAMA_LIB_DIR)")
     ap.add_argument("--out", help="also write input.f32 and <type>.bin here")
+    ap.add_argument("--rows", type=int, default=N_ROWS, help=f"rows of {N_PER_ROW} values (default {N_ROWS})")
+    ap.add_argument("--seed", type=lambda v: int(v, 0), default=0x5EED_2026, help="generator seed")
     a = ap.parse_args()
     if not a.lib:
         ap.error("--lib is required")
     g = load(a.lib)
-    x = oracle_rows()
+    x = oracle_rows(a.rows, a.seed)
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         x.tofile(os.path.join(a.out, "input.f32"))
-    print(f"// {N_ROWS} rows x {N_PER_ROW}; input fnv1a64 = 0x{fnv1a64(x.tobytes()):016x}")
+    # FNV in pure Python is slow: hash only small sets (the recorded default is 96 KiB).
+    small = x.nbytes <= (1 << 20)
+
+    def h(b):
+        return f"0x{fnv1a64(b):016x}" if small else "None /* not hashed */"
+
+    print(f"// {a.rows} rows x {N_PER_ROW}, seed {a.seed:#x}; input fnv1a64 = {h(x.tobytes())}")
     for name, tid, blck, size in TYPES:
         y = quantize(g, name, tid, blck, size, x)
         if a.out:
             y.tofile(os.path.join(a.out, f"{name}.bin"))
-        print(f'    ("{name}", 0x{fnv1a64(y.tobytes()):016x}),')
+        print(f'    ("{name}", {h(y.tobytes())}),')
     return 0
 
 
