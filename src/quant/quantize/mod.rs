@@ -207,6 +207,39 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_and_extreme_inputs_do_not_panic() {
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            -f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-45,
+            -1e-40,
+            0.0,
+            -0.0,
+            1e30,
+            -3e38,
+        ];
+        for &t in QUANTIZE_TYPES {
+            let n = 512;
+            for pattern in 0..4usize {
+                let x: Vec<f32> = (0..n)
+                    .map(|i| match pattern {
+                        0 => specials[i % specials.len()],
+                        1 => specials[(i / 32) % specials.len()],
+                        2 if i % 37 == 0 => specials[(i / 37) % specials.len()],
+                        _ => (i as f32 * 0.77).sin() * 1e20,
+                    })
+                    .collect();
+                let mut y = vec![0u8; t.row_size(n as u64).unwrap_or(0) as usize];
+                assert!(quantize_row(t, &x, &mut y).is_ok(), "{}", t.name());
+            }
+        }
+    }
+
+    #[test]
     fn every_listed_type_has_a_block_fn() {
         for &t in QUANTIZE_TYPES {
             let n = t.block_size() * 2;
