@@ -11,7 +11,8 @@
 pub fn fp16_to_f32(h: u16) -> f32 {
     let h = h as u32;
     let sign = (h & 0x8000) << 16;
-    let em = h & 0x7fff; // exponent and mantissa
+    // exponent and mantissa bits
+    let em = h & 0x7fff;
     // Normal numbers: rebias the exponent by 127 - 15; inf/NaN get a second rebias to 255.
     let mut normal = (em << 13) + (112 << 23);
     if em >= 0x7c00 {
