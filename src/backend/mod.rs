@@ -1,1 +1,2 @@
 //! Backends: devices, buffer types, buffers, the registry and the scheduler.
+pub mod sim;
