@@ -2,6 +2,10 @@
 //! `gguf.quants.dequantize` bit for bit, for every tensor of every model in
 //! `../shared/data/models`, and for random blocks of every quantized type.
 //!
+//! Model tensors are read with our own reader (`GgufFile::open` / `tensor_data`) and
+//! dequantized row by row (`ne[0]` elements per call); only the expected floats come from
+//! Python.
+//!
 //! The expected floats come from `scripts/py/dequant_ref.py`, run with the first of
 //! `$FERROLLAMA_PYTHON`, `.venv/bin/python` (made by `scripts/setup.sh`) and `python3` that
 //! can import numpy and gguf. Where gguf-py lacks a type (Q8_K, Q1_0, Q2_0) the script uses
@@ -11,6 +15,9 @@
 //! type gguf-py covers. With `FERROLLAMA_REQUIRE_SHARED=1` a missing `../shared`, Python or
 //! gguf is a failure; otherwise the tests skip with a notice.
 
+mod common;
+
+use llama::gguf::GgufFile;
 use llama::quant::{dequantize_row, GgmlType};
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
@@ -34,15 +41,6 @@ fn unavailable<T>(what: &str) -> Option<T> {
     }
     eprintln!("SKIP: {what}");
     None
-}
-
-fn shared_dir() -> Option<PathBuf> {
-    let dir = manifest().join("../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        unavailable(&format!("{} is missing", dir.display()))
-    }
 }
 
 /// A Python interpreter that can import numpy and gguf.
@@ -143,18 +141,23 @@ fn same(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
-/// Dequantizes the record row by row (rows as the tensor's ne[0] would be irrelevant:
-/// the formats are block-local, so the whole tensor is one long row) and compares.
+/// Dequantizes the record's raw bytes as one row (the formats are block-local) and compares.
 fn check(rec: &Record) -> Result<(), String> {
     let ty = GgmlType::from_u32(rec.ty).ok_or(format!("{}: unknown type {}", rec.name, rec.ty))?;
     let mut got = vec![0f32; rec.n];
     dequantize_row(ty, &rec.raw, &mut got).map_err(|e| format!("{}: {e}", rec.name))?;
+    compare(rec, &got)
+}
+
+/// Compares our output with the record's expected floats.
+fn compare(rec: &Record, got: &[f32]) -> Result<(), String> {
+    let ty = GgmlType::from_u32(rec.ty).map(|t| t.name()).unwrap_or("?");
     let bad: Vec<usize> = (0..rec.n).filter(|&i| !same(got[i], rec.want[i])).collect();
     if let Some(&i) = bad.first() {
         return Err(format!(
             "{} ({}, oracle {}): {} of {} elements differ; first at {i}: got {:e} ({:#010x}), want {:e} ({:#010x})",
             rec.name,
-            ty.name(),
+            ty,
             rec.oracle,
             bad.len(),
             rec.n,
@@ -167,37 +170,83 @@ fn check(rec: &Record) -> Result<(), String> {
     Ok(())
 }
 
+/// Dequantizes `data` (a tensor of `ne` elements) row by row.
+fn dequantize_tensor(ty: GgmlType, ne: &[u64], data: &[u8]) -> Result<Vec<f32>, String> {
+    let n: u64 = ne.iter().product();
+    let row = ne.first().copied().unwrap_or(1).max(1) as usize;
+    let row_bytes = ty.row_size(row as u64).map_err(|e| e.to_string())? as usize;
+    let mut out = vec![0f32; n as usize];
+    if data.len() != row_bytes * (n as usize / row) {
+        return Err(format!(
+            "{} bytes for {n} elements of {}",
+            data.len(),
+            ty.name()
+        ));
+    }
+    for (src, dst) in data.chunks_exact(row_bytes).zip(out.chunks_exact_mut(row)) {
+        dequantize_row(ty, src, dst).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
 #[test]
 fn every_model_tensor_matches_gguf_python() {
-    let Some(shared) = shared_dir() else { return };
+    let files = common::shared_models();
+    if files.is_empty() {
+        return; // shared_dir() already skipped or failed
+    }
     let Some(py) = python() else { return };
-    let dir = shared.join("data/models");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("models dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no models in {}", dir.display());
+    let mut opened: BTreeMap<String, GgufFile> = BTreeMap::new();
+    for f in &files {
+        let g = GgufFile::open(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let base = f
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        opened.insert(base, g);
+    }
 
-    let mut args = vec!["models".to_string()];
-    args.extend(files.iter().cloned());
+    let mut args = vec!["models".to_string(), "--no-raw".to_string()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
     let mut per_type: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
+    let mut n_seen = 0usize;
     run_reference(&py, &args, |rec| {
-        let name = GgmlType::from_u32(rec.ty).map(|t| t.name()).unwrap_or("?");
-        let e = per_type.entry(name).or_default();
+        n_seen += 1;
+        let (file, tensor) = rec.name.split_once(':').unwrap_or((&rec.name, ""));
+        let Some(info) = opened
+            .get(file)
+            .and_then(|g| g.tensor(tensor).map(|t| (g, t)))
+        else {
+            failures.push(format!("{}: not found by our reader", rec.name));
+            return;
+        };
+        let (g, t) = info;
+        if t.ty as u32 != rec.ty || t.n_elements() as usize != rec.n {
+            failures.push(format!("{}: type/shape differ from gguf-py", rec.name));
+            return;
+        }
+        let e = per_type.entry(t.ty.name()).or_default();
         e.0 += 1;
         e.1 += rec.n;
-        if let Err(msg) = check(&rec) {
+        let got = match dequantize_tensor(t.ty, &t.ne, g.tensor_data(t)) {
+            Ok(v) => v,
+            Err(msg) => {
+                failures.push(format!("{}: {msg}", rec.name));
+                return;
+            }
+        };
+        if let Err(msg) = compare(&rec, &got) {
             failures.push(msg);
         }
     });
-    let tensors: usize = per_type.values().map(|v| v.0).sum();
+    let ours: usize = opened.values().map(|g| g.tensors().len()).sum();
+    assert_eq!(
+        n_seen, ours,
+        "gguf-py and our reader list different tensor counts"
+    );
     eprintln!(
-        "{} files, {tensors} tensors compared bit-exact:",
+        "{} files, {n_seen} tensors compared bit-exact:",
         files.len()
     );
     for (t, (n, elems)) in &per_type {

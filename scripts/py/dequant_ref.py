@@ -15,7 +15,8 @@ All integers little-endian. `oracle` says who produced the floats:
     2  a numpy formula in this script (types neither of the above covers)
 
 usage:
-    dequant_ref.py models FILE.gguf...      every tensor of every file
+    dequant_ref.py models [--no-raw] FILE.gguf...   every tensor of every file
+                                       (--no-raw: raw_len 0, the reader under test supplies the bytes)
     dequant_ref.py random SEED N_BLOCKS     random blocks of every type
 
 Exit status 3 when numpy or gguf cannot be imported (the test turns that into a skip or a
@@ -143,11 +144,14 @@ def np_formula(ty, blocks):
 # ---------------------------------------------------------------- modes
 
 def mode_models(paths):
+    with_raw = True
+    if paths and paths[0] == "--no-raw":
+        with_raw, paths = False, paths[1:]
     for path in paths:
         r = gguf.GGUFReader(path)
         base = os.path.basename(path)
         for t in r.tensors:
-            raw = np.ascontiguousarray(t.data).view(np.uint8).tobytes()
+            raw = np.ascontiguousarray(t.data).view(np.uint8).tobytes() if with_raw else b""
             vals = dequantize(t.data, t.tensor_type)
             emit(f"{base}:{t.name}", t.tensor_type, int(t.n_elements), raw, ORACLE_GGUF, vals)
 

@@ -9,21 +9,19 @@
 /// into the f32 mantissa), as numpy's `float16 → float32` cast does.
 #[inline]
 pub fn fp16_to_f32(h: u16) -> f32 {
-    let sign = ((h & 0x8000) as u32) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x03ff) as u32;
-    let bits = if exp == 0x1f {
-        sign | 0x7f80_0000 | (man << 13)
-    } else if exp != 0 {
-        sign | ((exp + 112) << 23) | (man << 13)
-    } else if man == 0 {
-        sign
-    } else {
-        // Subnormal half: man * 2^-24. Normalise so that bit 10 becomes the implicit one.
-        let shift = man.leading_zeros() - 21;
-        sign | ((113 - shift) << 23) | (((man << shift) & 0x03ff) << 13)
-    };
-    f32::from_bits(bits)
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    // exponent and mantissa bits
+    let em = h & 0x7fff;
+    // Normal numbers: rebias the exponent by 127 - 15; inf/NaN get a second rebias to 255.
+    let mut normal = (em << 13) + (112 << 23);
+    if em >= 0x7c00 {
+        normal += 112 << 23;
+    }
+    // Subnormals: 0.5 with the mantissa in the low bits is 0.5 + m * 2^-24; subtracting 0.5
+    // is exact (Sterbenz) and leaves m * 2^-24 (0.0 for m = 0).
+    let sub = (f32::from_bits((126 << 23) | em) - 0.5).to_bits();
+    f32::from_bits(sign | if em < 0x0400 { sub } else { normal })
 }
 
 /// Converts `f32` to IEEE binary16 bits with round-to-nearest-even, as ggml's
