@@ -1,1 +1,3 @@
 //! Backends: devices, buffer types, buffers, the registry and the scheduler.
+
+pub mod cpu;
