@@ -84,7 +84,11 @@ fn block_fn(ty: GgmlType) -> Option<BlockFn> {
 ///
 /// The result is bit-identical to upstream's `ggml_quantize_chunk(ty, src, dst, 0, 1,
 /// src.len(), NULL)`; for Q8_1 and Q8_K (which that function does not take) it matches
-/// `quantize_row_q8_1_ref` / `quantize_row_q8_K_ref`.
+/// `quantize_row_q8_1_ref` / `quantize_row_q8_K_ref`. That holds for non-finite input too
+/// (infinities, subnormals, the default NaN), with one exception: NaNs carrying another
+/// payload can give different Q2_K / Q4_K / Q5_K bytes, because x86 keeps the first
+/// operand's payload when both operands are NaN and upstream's result then depends on the
+/// operand order its compiler chose.
 pub fn quantize_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
     let f = block_fn(ty).ok_or_else(|| {
         Error::unsupported(format!("quantizing to {} is not supported", ty.name()))
