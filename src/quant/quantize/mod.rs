@@ -2,8 +2,9 @@
 //! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
 //! `llama_model_quantize` takes without `--imatrix`).
 //!
-//! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs), so
-//! it does not depend on the block definitions elsewhere in `quant`. The float arithmetic
+//! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs); the
+//! f16 / bf16 / E8M0 conversions and the IQ4 / FP4 value tables are the shared ones of
+//! `quant::float` and `quant::iq_tables`. The float arithmetic
 //! follows upstream's operation order exactly, one rounding per C operation: upstream's
 //! `ggml-base` is compiled without FMA, so no operation here is fused either.
 //!
@@ -23,9 +24,8 @@ mod legacy;
 mod mxfp4;
 
 use crate::error::{Error, Result};
+use crate::quant::float::{f32_to_fp16, fp16_to_f32};
 use crate::quant::types::GgmlType;
-
-pub use float::{fp32_to_bf16_bits, fp32_to_fp16_bits};
 
 /// The types [`quantize_row`] accepts.
 pub const QUANTIZE_TYPES: &[GgmlType] = &[
@@ -169,19 +169,19 @@ pub(crate) fn c_f32_to_i32(v: f32) -> i32 {
 /// Stores `v` as ggml's f16 (round to nearest even) at `y[0..2]`.
 #[inline]
 pub(crate) fn put_f16(y: &mut [u8], v: f32) {
-    y[..2].copy_from_slice(&fp32_to_fp16_bits(v).to_le_bytes());
+    y[..2].copy_from_slice(&f32_to_fp16(v).to_le_bytes());
 }
 
 /// Reads back an f16 stored by [`put_f16`] (exact).
 #[inline]
 pub(crate) fn get_f16(y: &[u8]) -> f32 {
-    half::f16::from_bits(u16::from_le_bytes([y[0], y[1]])).to_f32()
+    fp16_to_f32(u16::from_le_bytes([y[0], y[1]]))
 }
 
 /// The f16 round trip of `v` (what a block stores and its readers see).
 #[cfg(test)]
 pub(crate) fn f16_round(v: f32) -> f32 {
-    half::f16::from_bits(fp32_to_fp16_bits(v)).to_f32()
+    fp16_to_f32(f32_to_fp16(v))
 }
 
 #[cfg(test)]

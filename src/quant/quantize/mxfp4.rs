@@ -3,20 +3,8 @@
 //! `qs` holds value `j` (low nibble) and `j + 16` (high nibble).
 
 use super::c_f32_to_i32;
-
-/// The E2M1 code book, doubled so that it is integral (ggml's `kvalues_mxfp4`).
-const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
-
-/// Half of the E8M0 value `2^(e - 127)`, i.e. `2^(e - 128)` as an f32 (subnormal for e < 2).
-#[inline]
-fn e8m0_to_fp32_half(e: u8) -> f32 {
-    let bits = if e < 2 {
-        0x0020_0000u32 << e
-    } else {
-        ((e as u32) - 1) << 23
-    };
-    f32::from_bits(bits)
-}
+use crate::quant::float::e8m0_to_f32_half;
+use crate::quant::iq_tables::KVALUES_MXFP4;
 
 /// The first code whose scaled value is nearest to `x` (linear scan, strict improvement).
 #[inline]
@@ -46,7 +34,7 @@ pub(super) fn quantize_block_mxfp4(x: &[f32], y: &mut [u8]) {
     } else {
         0
     };
-    let d = e8m0_to_fp32_half(e);
+    let d = e8m0_to_f32_half(e);
     y[0] = e;
     for j in 0..16 {
         let q0 = best_index(x[j], d);
@@ -61,10 +49,10 @@ mod tests {
 
     #[test]
     fn e8m0_half() {
-        assert_eq!(e8m0_to_fp32_half(127), 0.5);
-        assert_eq!(e8m0_to_fp32_half(128), 1.0);
-        assert_eq!(e8m0_to_fp32_half(1), 2f32.powi(-127));
-        assert_eq!(e8m0_to_fp32_half(0), 2f32.powi(-128));
+        assert_eq!(e8m0_to_f32_half(127), 0.5);
+        assert_eq!(e8m0_to_f32_half(128), 1.0);
+        assert_eq!(e8m0_to_f32_half(1), 2f32.powi(-127));
+        assert_eq!(e8m0_to_f32_half(0), 2f32.powi(-128));
     }
 
     #[test]
