@@ -5,11 +5,16 @@
 //!   by upstream's `llama_model_quantize`, no imatrix), every tensor stored in one of our
 //!   types must be exactly what quantizing the F32 tensor's rows gives.
 //! - `synthetic_rows_match_upstream_hashes`: deterministic rows with awkward blocks (zeros,
-//!   ties, constants, tiny, subnormal and large values, outliers) in all 17 types, checked
+//!   ties, constants, tiny, subnormal and large values, outliers) in all 22 types, checked
 //!   against FNV-1a hashes of upstream's output recorded by `scripts/py/quantize_oracle.py`
-//!   (this covers Q8_1, Q8_K and MXFP4, which no corpus file holds). With
-//!   `FERROLLAMA_QUANT_ORACLE_DIR` set to that script's `--out` folder, mismatches are
-//!   located to the row and byte.
+//!   (this covers Q8_1, Q8_K, MXFP4, NVFP4, Q1_0, Q2_0, TQ1_0 and TQ2_0, which no corpus
+//!   file holds).
+//! - `special_rows_match_upstream_hashes`: the same for rows full of NaN, infinities,
+//!   `FLT_MAX`, subnormals and zeros (upstream's C casts of out-of-range floats included).
+//! - `oracle_folder_matches_upstream`: only with `FERROLLAMA_QUANT_ORACLE_DIR` set to a
+//!   folder written by that script's `--out` (any `--rows` / `--seed` / `--special` /
+//!   `--input`): every type's bytes against upstream's, mismatches located to the row and
+//!   byte. A dev check, not CI.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -184,6 +189,11 @@ const UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("iq4_nl", 0x1aabfd9b5e2fcc3a),
     ("iq4_xs", 0x3e3de67b86ab50c0),
     ("mxfp4", 0x0aac3a88d9334fd5),
+    ("nvfp4", 0xa71efc6673650c5a),
+    ("q1_0", 0x6c8d119b774aeb71),
+    ("q2_0", 0xe99358569c8b0ccb),
+    ("tq1_0", 0xf4d08e01da493d3a),
+    ("tq2_0", 0xf8db2e3ce1ad6fae),
 ];
 
 /// FNV-1a 64 of the little-endian bytes of `oracle_rows()`.
@@ -344,6 +354,11 @@ const SPECIAL_UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("iq4_nl", 0x14ef2f5b35adaef0),
     ("iq4_xs", 0xc51bbc26057254e6),
     ("mxfp4", 0xcc0a7887620b34c6),
+    ("nvfp4", 0x951201d4886d3aa1),
+    ("q1_0", 0xcc44804c5b21b0a0),
+    ("q2_0", 0x1af27b837337d6da),
+    ("tq1_0", 0x479cce21b5b2a3b4),
+    ("tq2_0", 0x35e2d3debb44e90f),
 ];
 
 /// Rows mixing non-finite and extreme values; matches `special_rows()` of the Python script.

@@ -1,6 +1,8 @@
 //! Reference quantizers: f32 rows into the block formats of ggml, byte for byte what
 //! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
-//! `llama_model_quantize` takes without `--imatrix`).
+//! `llama_model_quantize` takes without `--imatrix`), for every type in [`QUANTIZE_TYPES`].
+//! Not here: the i-quants that need a grid search (IQ1_*, IQ2_*, IQ3_*) and the
+//! importance-matrix variants.
 //!
 //! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs); the
 //! f16 / bf16 / E8M0 conversions and the IQ4 / FP4 value tables are the shared ones of
@@ -10,7 +12,7 @@
 //!
 //! Families, one file each: `float` (F16, BF16), `legacy` (Q4_0 .. Q8_1),
 //! `kquants` (Q2_K .. Q8_K, helpers in `kfit`), `iq4` (IQ4_NL, IQ4_XS),
-//! `mxfp4` (MXFP4).
+//! `mxfp4` (MXFP4, NVFP4), `lowbit` (Q1_0, Q2_0, TQ1_0, TQ2_0).
 //!
 //! Loops index by position on purpose: they mirror upstream's loops, which makes the
 //! operation order easy to audit against the C source.
@@ -21,6 +23,7 @@ mod iq4;
 mod kfit;
 mod kquants;
 mod legacy;
+mod lowbit;
 mod mxfp4;
 
 use crate::error::{Error, Result};
@@ -46,6 +49,11 @@ pub const QUANTIZE_TYPES: &[GgmlType] = &[
     GgmlType::IQ4_NL,
     GgmlType::IQ4_XS,
     GgmlType::MXFP4,
+    GgmlType::NVFP4,
+    GgmlType::Q1_0,
+    GgmlType::Q2_0,
+    GgmlType::TQ1_0,
+    GgmlType::TQ2_0,
 ];
 
 /// True when [`quantize_row`] can produce `ty`.
@@ -75,6 +83,11 @@ fn block_fn(ty: GgmlType) -> Option<BlockFn> {
         GgmlType::IQ4_NL => iq4::quantize_block_iq4_nl,
         GgmlType::IQ4_XS => iq4::quantize_block_iq4_xs,
         GgmlType::MXFP4 => mxfp4::quantize_block_mxfp4,
+        GgmlType::NVFP4 => mxfp4::quantize_block_nvfp4,
+        GgmlType::Q1_0 => lowbit::quantize_block_q1_0,
+        GgmlType::Q2_0 => lowbit::quantize_block_q2_0,
+        GgmlType::TQ1_0 => lowbit::quantize_block_tq1_0,
+        GgmlType::TQ2_0 => lowbit::quantize_block_tq2_0,
         _ => return None,
     })
 }
