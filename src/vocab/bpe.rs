@@ -17,11 +17,14 @@ struct Sym {
     next: isize,
 }
 
+/// A merge candidate: (rank, left, right, left length, right length).
+type Cand = (i32, usize, usize, usize, usize);
+
 /// Scratch space reused across words.
 #[derive(Default)]
 struct Scratch {
     syms: Vec<Sym>,
-    heap: BinaryHeap<Reverse<(i32, usize, usize, usize, usize)>>,
+    heap: BinaryHeap<Reverse<Cand>>,
     key: Vec<u8>,
 }
 

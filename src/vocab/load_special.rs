@@ -230,7 +230,7 @@ pub(crate) fn finish(v: &mut Vocab, d: &VocabData) -> Result<()> {
             _ => {}
         }
     }
-    if (has_return && has_call && has_end) || (has_call && has_flush && has_end) {
+    if has_end && has_call && (has_return || has_flush) {
         v.eog.remove(&end_id);
         v.tokens[end_id as usize].attr = ATTR_USER_DEFINED;
     }
