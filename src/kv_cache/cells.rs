@@ -96,7 +96,10 @@ impl KvCells {
     }
     /// Index of the last non-empty cell + 1 (0 when all are empty).
     pub fn used_max_p1(&self) -> u32 {
-        self.pos.iter().rposition(|&p| p >= 0).map_or(0, |i| i as u32 + 1)
+        self.pos
+            .iter()
+            .rposition(|&p| p >= 0)
+            .map_or(0, |i| i as u32 + 1)
     }
     /// Whether cell `i` is empty.
     pub fn is_empty(&self, i: u32) -> bool {
@@ -407,7 +410,9 @@ mod tests {
         // naive model: list of (pos, seqs)
         let mut rng = 12345u64;
         let mut next = |m: u64| {
-            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (rng >> 33) % m
         };
         for _round in 0..300 {
