@@ -4,5 +4,6 @@
 //! cells to place each micro-batch and to build its attention mask.
 
 pub mod cells;
+pub mod storage;
 
 pub use cells::{KvCells, SeqSet, MAX_SEQ};

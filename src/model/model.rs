@@ -173,3 +173,45 @@ impl Model {
         self.gguf.get_str(&key).ok().flatten()
     }
 }
+
+/// Upstream's `llama_model_ftype_name` for the common file types.
+fn ftype_name(ftype: i32) -> &'static str {
+    match ftype {
+        0 => "all F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        7 => "Q8_0",
+        8 => "Q5_0",
+        9 => "Q5_1",
+        10 => "Q2_K - Medium",
+        11 => "Q3_K - Small",
+        12 => "Q3_K - Medium",
+        13 => "Q3_K - Large",
+        14 => "Q4_K - Small",
+        15 => "Q4_K - Medium",
+        16 => "Q5_K - Small",
+        17 => "Q5_K - Medium",
+        18 => "Q6_K",
+        21 => "Q2_K - Small",
+        25 => "IQ4_NL - 4.5 bpw",
+        30 => "IQ4_XS - 4.25 bpw",
+        32 => "BF16",
+        _ => "?",
+    }
+}
+
+impl Model {
+    /// `llama_ftype` from `general.file_type` (0 = all F32 when absent).
+    pub fn ftype(&self) -> i32 {
+        self.gguf.get_u32(super::arch::kv::GENERAL_FILE_TYPE).ok().flatten().map_or(0, |v| v as i32)
+    }
+    /// A one-line description: architecture, size class, file type.
+    pub fn desc(&self) -> String {
+        format!("{} ?B {}", self.arch_name, ftype_name(self.ftype()))
+    }
+    /// The vocabulary as the C API's opaque pointer (NULL when the model has none).
+    pub fn vocab_ptr(&self) -> *const u8 {
+        std::ptr::null()
+    }
+}
