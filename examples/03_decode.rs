@@ -19,9 +19,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: 03_decode MODEL.gguf \"TOKEN IDS\" [--f32-kv] [--ubatch N] [--out FILE]");
         std::process::exit(2);
     }
-    let model = Arc::new(Model::load(&[PathBuf::from(&args[0])], &ModelParams::default())?);
-    let tokens: Vec<i32> = args[1].split_whitespace().map(str::parse).collect::<Result<_, _>>()?;
-    let mut params = ContextParams { n_ctx: 512, n_batch: 512, n_ubatch: 512, flash_attn: 0, ..Default::default() };
+    let model = Arc::new(Model::load(
+        &[PathBuf::from(&args[0])],
+        &ModelParams::default(),
+    )?);
+    let tokens: Vec<i32> = args[1]
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let mut params = ContextParams {
+        n_ctx: 512,
+        n_batch: 512,
+        n_ubatch: 512,
+        flash_attn: 0,
+        ..Default::default()
+    };
     let mut out = None;
     let mut i = 2;
     while i < args.len() {
@@ -67,7 +79,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n_vocab = model.n_vocab() as usize;
     let argmax: Vec<usize> = all
         .chunks(n_vocab)
-        .map(|r| r.iter().enumerate().fold(0, |b, (j, &v)| if v > r[b] { j } else { b }))
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .fold(0, |b, (j, &v)| if v > r[b] { j } else { b })
+        })
         .collect();
     println!("argmax per position: {argmax:?}");
     if let Some(path) = out {

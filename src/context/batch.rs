@@ -59,6 +59,7 @@ impl Prepared {
     /// Validates `b` and fills the defaults. `n_vocab` bounds token ids, `n_seq_max` sequence
     /// ids; `pos_max(s)` is the largest position of sequence `s` in the cache (-1 if none);
     /// `all_outputs` forces an output for every token (embeddings mode).
+    #[allow(clippy::too_many_arguments)]
     pub fn prepare(
         &mut self,
         b: &BatchView<'_>,
@@ -74,15 +75,23 @@ impl Prepared {
             .filter(|&n| n > 0)
             .ok_or_else(|| Error::invalid(format!("n_tokens = {} must be > 0", b.n_tokens)))?;
         if n > n_batch as usize {
-            return Err(Error::invalid(format!("n_tokens = {n} > n_batch = {n_batch}")));
+            return Err(Error::invalid(format!(
+                "n_tokens = {n} > n_batch = {n_batch}"
+            )));
         }
         match (b.token, b.embd) {
             (Some(t), _) => {
                 if t.len() < n {
                     return Err(Error::invalid("token array shorter than n_tokens"));
                 }
-                if let Some((i, &tok)) = t[..n].iter().enumerate().find(|(_, &x)| x < 0 || x >= n_vocab) {
-                    return Err(Error::invalid(format!("token {i}: invalid token id {tok} (n_vocab = {n_vocab})")));
+                if let Some((i, &tok)) = t[..n]
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &x)| x < 0 || x >= n_vocab)
+                {
+                    return Err(Error::invalid(format!(
+                        "token {i}: invalid token id {tok} (n_vocab = {n_vocab})"
+                    )));
                 }
             }
             (None, Some(e)) => {
@@ -101,8 +110,12 @@ impl Prepared {
             let mut first = 0;
             match (&b.seq_id, b.n_seq_id) {
                 (Some(ids), Some(counts)) => {
-                    let c = *counts.get(i).ok_or_else(|| Error::invalid("n_seq_id shorter than n_tokens"))?;
-                    let row = ids.get(i).ok_or_else(|| Error::invalid("seq_id shorter than n_tokens"))?;
+                    let c = *counts
+                        .get(i)
+                        .ok_or_else(|| Error::invalid("n_seq_id shorter than n_tokens"))?;
+                    let row = ids
+                        .get(i)
+                        .ok_or_else(|| Error::invalid("seq_id shorter than n_tokens"))?;
                     if c < 1 || c as usize > row.len() {
                         return Err(Error::invalid(format!("token {i}: n_seq_id = {c}")));
                     }
@@ -135,14 +148,14 @@ impl Prepared {
             }
             None => {
                 // continue each sequence after its last cached (or batched) position
+                let mut next = [i32::MIN; MAX_SEQ];
                 for i in 0..n {
-                    let s = self.seq0[i];
-                    let prev = (0..i).rev().find(|&j| self.seq0[j] == s).map(|j| self.pos[j]);
-                    let p = match prev {
-                        Some(p) => p + 1,
-                        None => pos_max(s) + 1,
-                    };
-                    self.pos.push(p);
+                    let s = self.seq0[i] as usize;
+                    if next[s] == i32::MIN {
+                        next[s] = pos_max(s as i32) + 1;
+                    }
+                    self.pos.push(next[s]);
+                    next[s] += 1;
                 }
             }
         }
@@ -154,7 +167,8 @@ impl Prepared {
                 self.output.extend(l[..n].iter().map(|&x| x != 0));
             }
             _ => {
-                self.output.extend((0..n).map(|i| all_outputs || i == n - 1));
+                self.output
+                    .extend((0..n).map(|i| all_outputs || i == n - 1));
             }
         }
         self.n_outputs = self.output.iter().filter(|&&o| o).count();
@@ -171,7 +185,9 @@ impl Prepared {
 /// `n_ubatch` tokens.
 pub fn split_simple(n_tokens: usize, n_ubatch: usize) -> impl Iterator<Item = (usize, usize)> {
     let step = n_ubatch.max(1);
-    (0..n_tokens).step_by(step).map(move |s| (s, (s + step).min(n_tokens)))
+    (0..n_tokens)
+        .step_by(step)
+        .map(move |s| (s, (s + step).min(n_tokens)))
 }
 
 /// Maps `llama_get_logits_ith(i)` to an output row: `i >= 0` is a batch index (must have had
@@ -198,16 +214,33 @@ mod tests {
     #[test]
     fn defaults_and_splits() {
         let toks = [1, 2, 3, 4, 5];
-        let b = BatchView { n_tokens: 5, token: Some(&toks), ..Default::default() };
+        let b = BatchView {
+            n_tokens: 5,
+            token: Some(&toks),
+            ..Default::default()
+        };
         let mut p = Prepared::with_capacity(8);
-        p.prepare(&b, 10, 4, 1, 8, false, &|_| 6).map_err(|e| e.to_string()).unwrap();
+        p.prepare(&b, 10, 4, 1, 8, false, &|_| 6)
+            .map_err(|e| e.to_string())
+            .unwrap();
         assert_eq!(p.pos, vec![7, 8, 9, 10, 11]);
         assert_eq!(p.output, vec![false, false, false, false, true]);
-        assert_eq!(split_simple(5, 2).collect::<Vec<_>>(), vec![(0, 2), (2, 4), (4, 5)]);
+        assert_eq!(
+            split_simple(5, 2).collect::<Vec<_>>(),
+            vec![(0, 2), (2, 4), (4, 5)]
+        );
         let bad = [1, 2, 30];
-        let b = BatchView { n_tokens: 3, token: Some(&bad), ..Default::default() };
+        let b = BatchView {
+            n_tokens: 3,
+            token: Some(&bad),
+            ..Default::default()
+        };
         assert!(p.prepare(&b, 10, 4, 1, 8, false, &|_| -1).is_err());
-        let b = BatchView { n_tokens: 9, token: Some(&[0; 9]), ..Default::default() };
+        let b = BatchView {
+            n_tokens: 9,
+            token: Some(&[0; 9]),
+            ..Default::default()
+        };
         assert!(p.prepare(&b, 10, 4, 1, 8, false, &|_| -1).is_err());
     }
 

@@ -64,12 +64,34 @@ impl Context {
         let cparams = params::resolve(hp, params)?;
         let counter = AllocCounter::new();
         let main_keep = |il: usize| !(hp.has_swa() && hp.is_swa[il]);
-        let storage = KvStorage::new(&counter, hp, cparams.n_ctx, cparams.type_k, cparams.type_v, &main_keep)?;
-        let kv = Cache { cells: KvCells::new(cparams.n_ctx), storage, n_swa: 0 };
+        let storage = KvStorage::new(
+            &counter,
+            hp,
+            cparams.n_ctx,
+            cparams.type_k,
+            cparams.type_v,
+            &main_keep,
+        )?;
+        let kv = Cache {
+            cells: KvCells::new(cparams.n_ctx),
+            storage,
+            n_swa: 0,
+        };
         let kv_swa = if hp.has_swa() {
             let keep = |il: usize| hp.is_swa[il];
-            let storage = KvStorage::new(&counter, hp, cparams.n_ctx_swa, cparams.type_k, cparams.type_v, &keep)?;
-            Some(Cache { cells: KvCells::new(cparams.n_ctx_swa), storage, n_swa: hp.n_swa })
+            let storage = KvStorage::new(
+                &counter,
+                hp,
+                cparams.n_ctx_swa,
+                cparams.type_k,
+                cparams.type_v,
+                &keep,
+            )?;
+            Some(Cache {
+                cells: KvCells::new(cparams.n_ctx_swa),
+                storage,
+                n_swa: hp.n_swa,
+            })
         } else {
             None
         };
@@ -189,7 +211,11 @@ impl Context {
     }
     /// `llama_memory_seq_rm`.
     pub fn memory_seq_rm(&mut self, seq: i32, p0: i32, p1: i32) -> bool {
-        self.caches().fold(true, |ok, c| c.cells.seq_rm(seq, p0, p1) && ok)
+        let mut ok = true;
+        for c in self.caches() {
+            ok &= c.cells.seq_rm(seq, p0, p1);
+        }
+        ok
     }
     /// `llama_memory_seq_cp`.
     pub fn memory_seq_cp(&mut self, src: i32, dst: i32, p0: i32, p1: i32) {
@@ -201,7 +227,8 @@ impl Context {
     }
     /// `llama_memory_seq_add` (the K re-rotation runs before the next decode).
     pub fn memory_seq_add(&mut self, seq: i32, p0: i32, p1: i32, delta: i32) {
-        self.caches().for_each(|c| c.cells.seq_add(seq, p0, p1, delta));
+        self.caches()
+            .for_each(|c| c.cells.seq_add(seq, p0, p1, delta));
     }
     /// `llama_memory_seq_div`.
     pub fn memory_seq_div(&mut self, seq: i32, p0: i32, p1: i32, d: i32) {

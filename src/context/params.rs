@@ -128,9 +128,16 @@ fn pad(x: u32, n: u32) -> u32 {
 pub fn resolve(hp: &HParams, p: &ContextParams) -> Result<CParams> {
     let n_seq_max = p.n_seq_max.max(1);
     if n_seq_max as usize > crate::kv_cache::MAX_SEQ {
-        return Err(Error::invalid(format!("n_seq_max must be <= {}", crate::kv_cache::MAX_SEQ)));
+        return Err(Error::invalid(format!(
+            "n_seq_max must be <= {}",
+            crate::kv_cache::MAX_SEQ
+        )));
     }
-    let mut n_ctx = if p.n_ctx == 0 { hp.n_ctx_train } else { p.n_ctx };
+    let mut n_ctx = if p.n_ctx == 0 {
+        hp.n_ctx_train
+    } else {
+        p.n_ctx
+    };
     n_ctx = pad(n_ctx.max(1), 256);
     let n_ctx_seq = if p.kv_unified {
         n_ctx
@@ -139,7 +146,11 @@ pub fn resolve(hp: &HParams, p: &ContextParams) -> Result<CParams> {
         n_ctx = s * n_seq_max;
         s
     };
-    let n_batch = if hp.causal_attn { n_ctx.min(p.n_batch.max(1)) } else { p.n_batch.max(1) };
+    let n_batch = if hp.causal_attn {
+        n_ctx.min(p.n_batch.max(1))
+    } else {
+        p.n_batch.max(1)
+    };
     let n_ubatch = n_batch.min(if p.n_ubatch == 0 { n_batch } else { p.n_ubatch });
 
     let scaling = match p.rope_scaling_type {
@@ -150,8 +161,16 @@ pub fn resolve(hp: &HParams, p: &ContextParams) -> Result<CParams> {
         3 => RopeScaling::LongRope,
         o => return Err(Error::invalid(format!("rope_scaling_type {o}"))),
     };
-    let freq_base = if p.rope_freq_base == 0.0 { hp.rope_freq_base_train } else { p.rope_freq_base };
-    let mut freq_scale = if p.rope_freq_scale == 0.0 { hp.rope_freq_scale_train } else { p.rope_freq_scale };
+    let freq_base = if p.rope_freq_base == 0.0 {
+        hp.rope_freq_base_train
+    } else {
+        p.rope_freq_base
+    };
+    let mut freq_scale = if p.rope_freq_scale == 0.0 {
+        hp.rope_freq_scale_train
+    } else {
+        p.rope_freq_scale
+    };
     if scaling == RopeScaling::None {
         freq_scale = 1.0;
     }
@@ -168,14 +187,28 @@ pub fn resolve(hp: &HParams, p: &ContextParams) -> Result<CParams> {
     let beta_fast = pick(p.yarn_beta_fast, hp.yarn_beta_fast);
     let beta_slow = pick(p.yarn_beta_slow, hp.yarn_beta_slow);
     if ext_factor < 0.0 {
-        ext_factor = if scaling == RopeScaling::Yarn { 1.0 } else { 0.0 };
+        ext_factor = if scaling == RopeScaling::Yarn {
+            1.0
+        } else {
+            0.0
+        };
     }
     if ext_factor != 0.0 {
-        let get_mscale = |scale: f32, mscale: f32| if scale <= 1.0 { 1.0 } else { 0.1 * mscale * scale.ln() + 1.0 };
+        let get_mscale = |scale: f32, mscale: f32| {
+            if scale <= 1.0 {
+                1.0
+            } else {
+                0.1 * mscale * scale.ln() + 1.0
+            }
+        };
         let factor = 1.0 / freq_scale;
         if hp.rope_yarn_log_mul != 0.0 {
             let all = hp.rope_yarn_log_mul;
-            let mscale = if hp.arch == crate::model::Arch::Deepseek2 && all != 1.0 { all } else { 1.0 };
+            let mscale = if hp.arch == crate::model::Arch::Deepseek2 && all != 1.0 {
+                all
+            } else {
+                1.0
+            };
             attn_factor = get_mscale(factor, mscale) / get_mscale(factor, all);
         } else {
             attn_factor = get_mscale(factor, 1.0);
@@ -184,10 +217,7 @@ pub fn resolve(hp: &HParams, p: &ContextParams) -> Result<CParams> {
     }
     attn_factor *= hp.rope_attn_factor;
 
-    let flash_attn = match p.flash_attn {
-        0 => false,
-        _ => true,
-    };
+    let flash_attn = p.flash_attn != 0;
     if p.type_v.is_quantized() && !flash_attn {
         return Err(Error::invalid("V cache quantization requires flash_attn"));
     }
@@ -202,7 +232,11 @@ pub fn resolve(hp: &HParams, p: &ContextParams) -> Result<CParams> {
     };
     let n_threads = p.n_threads.max(1) as usize;
     let n_threads_batch = p.n_threads_batch.max(1) as usize;
-    let pooling_type = if p.pooling_type < 0 { hp.pooling_type.max(0) } else { p.pooling_type };
+    let pooling_type = if p.pooling_type < 0 {
+        hp.pooling_type.max(0)
+    } else {
+        p.pooling_type
+    };
     Ok(CParams {
         n_ctx,
         n_ctx_seq,

@@ -45,8 +45,8 @@ impl Scratch {
 }
 
 /// Builds the forward graph of one micro-batch shape over the context's caches.
-fn forward<'g, 'a>(
-    g: &'g mut Graph<'a>,
+fn forward<'a>(
+    g: &mut Graph<'a>,
     model: &'a Model,
     core: &'a Core,
     cp: &CParams,
@@ -84,9 +84,23 @@ impl Context {
         let nth = cp.n_threads.max(cp.n_threads_batch);
         let mut size = 0usize;
         for (n_tokens, n_outputs) in [(nu, nu), (nu, 1), (1, 1)] {
-            let shape = Shape { n_tokens, n_outputs, n_kv, n_kv_swa, embd_input: false };
+            let shape = Shape {
+                n_tokens,
+                n_outputs,
+                n_kv,
+                n_kv_swa,
+                embd_input: false,
+            };
             let mut g = Graph::new();
-            forward(&mut g, &model, core, &cp, &self.kv, self.kv_swa.as_ref(), shape)?;
+            forward(
+                &mut g,
+                &model,
+                core,
+                &cp,
+                &self.kv,
+                self.kv_swa.as_ref(),
+                shape,
+            )?;
             let plan = self.cpu.plan(&g, nth)?;
             size = size.max(plan.size);
         }
@@ -103,15 +117,28 @@ impl Context {
 
 /// The K re-rotation graph of one cache: every layer's rotated dims, rotated by each cell's
 /// pending shift. Returns the shift input, or `None` when the cache has no layers.
-fn build_shift<'a>(g: &mut Graph<'a>, model: &'a Model, core: &'a Core, cp: &CParams, cache: &'a Cache) -> Result<Option<TensorId>> {
+fn build_shift<'a>(
+    g: &mut Graph<'a>,
+    model: &'a Model,
+    core: &'a Core,
+    cp: &CParams,
+    cache: &'a Cache,
+) -> Result<Option<TensorId>> {
     let hp = &core.hparams;
     let w = &core.weights;
-    let fw = if w.rope_freqs.is_some() { w.rope_freqs } else if cp.rope.use_long_factors { w.rope_long } else { w.rope_short };
+    let fw = if w.rope_freqs.is_some() {
+        w.rope_freqs
+    } else if cp.rope.use_long_factors {
+        w.rope_long
+    } else {
+        w.rope_short
+    };
     let mut factors = None;
     let view = cache.storage.view();
     let size = view.size;
     let mut shift = None;
-    let mode = RopeMode::from_i32(hp.arch.rope_type()).ok_or_else(|| Error::internal("rope type"))?;
+    let mode =
+        RopeMode::from_i32(hp.arch.rope_type()).ok_or_else(|| Error::internal("rope type"))?;
     for il in 0..hp.n_layer as usize {
         let Some(koff) = view.k_off[il] else { continue };
         let s = match shift {
@@ -127,13 +154,27 @@ fn build_shift<'a>(g: &mut Graph<'a>, model: &'a Model, core: &'a Core, cp: &CPa
         let n_rot = hp.n_rot as i64;
         let nope = if hp.is_mla() { head_k - n_rot } else { 0 };
         let ty = view.type_k;
-        let k = g.external(&format!("cache_k_l{il}"), ty, &[head_k * n_head_kv, size], view.k_mem, koff)?;
+        let k = g.external(
+            &format!("cache_k_l{il}"),
+            ty,
+            &[head_k * n_head_kv, size],
+            view.k_mem,
+            koff,
+        )?;
         let rs = ty.row_size(head_k as u64)? as usize;
         let row = ty.row_size((head_k * n_head_kv) as u64)? as usize;
-        let off = if nope > 0 { ty.row_size(nope as u64)? as usize } else { 0 };
+        let off = if nope > 0 {
+            ty.row_size(nope as u64)? as usize
+        } else {
+            0
+        };
         let kv = g.view_3d(k, [n_rot, n_head_kv, size], rs, row, off)?;
         let swa = hp.n_swa > 0 && hp.is_swa[il];
-        let (fb, fs) = if swa { (hp.rope_freq_base_train_swa, 1.0) } else { (cp.rope.freq_base, cp.rope.freq_scale) };
+        let (fb, fs) = if swa {
+            (hp.rope_freq_base_train_swa, 1.0)
+        } else {
+            (cp.rope.freq_base, cp.rope.freq_scale)
+        };
         let p = RopeParams {
             n_dims: n_rot as i32,
             mode,
@@ -148,7 +189,8 @@ fn build_shift<'a>(g: &mut Graph<'a>, model: &'a Model, core: &'a Core, cp: &CPa
         if factors.is_none() {
             if let Some(f) = fw {
                 let info = &model.gguf().tensors()[f.idx];
-                factors = Some(g.weight(&info.name, f.ty, &f.ne, model.gguf().tensor_data(info))?);
+                factors =
+                    Some(g.weight(&info.name, f.ty, &f.ne, model.gguf().tensor_data(info))?);
             }
         }
         let src = g.cast(kv, GgmlType::F32)?;
@@ -158,7 +200,17 @@ fn build_shift<'a>(g: &mut Graph<'a>, model: &'a Model, core: &'a Core, cp: &CPa
     Ok(shift)
 }
 
-fn fill_mask(buf: &mut [u8], f16: bool, cells: &KvCells, n_kv: usize, prep: &Prepared, s: usize, e: usize, n_swa: u32) {
+#[allow(clippy::too_many_arguments)]
+fn fill_mask(
+    buf: &mut [u8],
+    f16: bool,
+    cells: &KvCells,
+    n_kv: usize,
+    prep: &Prepared,
+    s: usize,
+    e: usize,
+    n_swa: u32,
+) {
     let el = if f16 { 2 } else { 4 };
     for (t, i) in (s..e).enumerate() {
         let seq = prep.seq0[i];
@@ -178,9 +230,19 @@ fn fill_mask(buf: &mut [u8], f16: bool, cells: &KvCells, n_kv: usize, prep: &Pre
 }
 
 /// Places tokens `[s, e)` of `prep` in `cache`; writes the chosen cells to `cells_out`.
-fn place(cache: &mut Cache, prep: &Prepared, s: usize, e: usize, cells_out: &mut [u32], idxs: &mut [i64]) -> bool {
+fn place(
+    cache: &mut Cache,
+    prep: &Prepared,
+    s: usize,
+    e: usize,
+    cells_out: &mut [u32],
+    idxs: &mut [i64],
+) -> bool {
     let n = e - s;
-    if !cache.cells.find_slot(n as u32, cache.n_swa, &mut cells_out[..n]) {
+    if !cache
+        .cells
+        .find_slot(n as u32, cache.n_swa, &mut cells_out[..n])
+    {
         return false;
     }
     for (k, i) in (s..e).enumerate() {
@@ -191,13 +253,25 @@ fn place(cache: &mut Cache, prep: &Prepared, s: usize, e: usize, cells_out: &mut
 }
 
 /// Runs the pending K re-rotation of `cache`, if any.
-fn apply_shift(cpu: &mut CpuBackend, arena: &mut HostBuffer, model: &Model, core: &Core, cp: &CParams, cache: &mut Cache, shift_buf: &mut [i32]) -> Result<()> {
+fn apply_shift(
+    cpu: &mut CpuBackend,
+    arena: &mut HostBuffer,
+    model: &Model,
+    core: &Core,
+    cp: &CParams,
+    cache: &mut Cache,
+    shift_buf: &mut [i32],
+) -> Result<()> {
     if !cache.cells.has_shift() {
         return Ok(());
     }
     let size = cache.cells.size() as usize;
     for (i, s) in shift_buf[..size].iter_mut().enumerate() {
-        *s = if cache.cells.is_empty(i as u32) { 0 } else { cache.cells.shift(i as u32) };
+        *s = if cache.cells.is_empty(i as u32) {
+            0
+        } else {
+            cache.cells.shift(i as u32)
+        };
     }
     {
         let mut g = Graph::new();
@@ -205,9 +279,19 @@ fn apply_shift(cpu: &mut CpuBackend, arena: &mut HostBuffer, model: &Model, core
             let nth = cp.n_threads_batch;
             let plan = cpu.plan(&g, nth)?;
             if plan.size > arena.len() {
-                return Err(Error::internal(format!("shift plan {} exceeds the arena {}", plan.size, arena.len())));
+                return Err(Error::internal(format!(
+                    "shift plan {} exceeds the arena {}",
+                    plan.size,
+                    arena.len()
+                )));
             }
-            cpu.compute(&g, &plan, arena, &[(sid, as_bytes(&shift_buf[..size]))], nth)?;
+            cpu.compute(
+                &g,
+                &plan,
+                arena,
+                &[(sid, as_bytes(&shift_buf[..size]))],
+                nth,
+            )?;
         }
     }
     cache.cells.reset_shift();
@@ -218,7 +302,22 @@ fn apply_shift(cpu: &mut CpuBackend, arena: &mut HostBuffer, model: &Model, core
 pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     let model = ctx.model.clone();
     let core = model.core()?;
-    let Context { cparams: cp, cpu, arena, kv, kv_swa, logits, embd, output_ids, n_outputs, prepared, scratch, n_vocab, n_embd, .. } = ctx;
+    let Context {
+        cparams: cp,
+        cpu,
+        arena,
+        kv,
+        kv_swa,
+        logits,
+        embd,
+        output_ids,
+        n_outputs,
+        prepared,
+        scratch,
+        n_vocab,
+        n_embd,
+        ..
+    } = ctx;
     let cp: &CParams = cp;
     let (n_vocab, n_embd) = (*n_vocab, *n_embd);
     // pending position shifts
@@ -228,7 +327,15 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     }
     {
         let cells = &kv.cells;
-        prepared.prepare(b, n_vocab as i32, n_embd, cp.n_seq_max, cp.n_batch, cp.embeddings, &|s| cells.seq_pos_max(s))?;
+        prepared.prepare(
+            b,
+            n_vocab as i32,
+            n_embd,
+            cp.n_seq_max,
+            cp.n_batch,
+            cp.embeddings,
+            &|s| cells.seq_pos_max(s),
+        )?;
     }
     let prep: &Prepared = prepared;
     let n = prep.n_tokens();
@@ -238,9 +345,9 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     // output rows in batch order
     output_ids.iter_mut().for_each(|x| *x = -1);
     let mut r = 0;
-    for i in 0..n {
-        if prep.output[i] {
-            output_ids[i] = r;
+    for (id, &o) in output_ids.iter_mut().zip(&prep.output) {
+        if o {
+            *id = r;
             r += 1;
         }
     }
@@ -257,7 +364,9 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             }
         }
         let n_kv = kv.cells.used_max_p1().max(1) as usize;
-        let n_kv_swa = kv_swa.as_ref().map_or(0, |c| c.cells.used_max_p1().max(1) as usize);
+        let n_kv_swa = kv_swa
+            .as_ref()
+            .map_or(0, |c| c.cells.used_max_p1().max(1) as usize);
         let mut n_out = 0usize;
         for (k, i) in (s..e).enumerate() {
             if prep.output[i] {
@@ -280,7 +389,11 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         };
         let mut g = Graph::new();
         let (inp, out) = forward(&mut g, &model, core, cp, kv, kv_swa.as_ref(), shape)?;
-        let nth = if nt == 1 { cp.n_threads } else { cp.n_threads_batch };
+        let nth = if nt == 1 {
+            cp.n_threads
+        } else {
+            cp.n_threads_batch
+        };
         let plan = cpu.plan(&g, nth)?;
         if plan.size > arena.len() {
             return Err(Error::internal(format!(
@@ -294,17 +407,39 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             scratch.pos[k] = prep.pos[i];
         }
         let el = if cp.flash_attn { 2 } else { 4 };
-        fill_mask(&mut scratch.mask, cp.flash_attn, &kv.cells, n_kv, prep, s, e, 0);
+        fill_mask(
+            &mut scratch.mask,
+            cp.flash_attn,
+            &kv.cells,
+            n_kv,
+            prep,
+            s,
+            e,
+            0,
+        );
         if let Some(c) = kv_swa.as_ref() {
-            fill_mask(&mut scratch.mask_swa, cp.flash_attn, &c.cells, n_kv_swa, prep, s, e, c.n_swa);
+            fill_mask(
+                &mut scratch.mask_swa,
+                cp.flash_attn,
+                &c.cells,
+                n_kv_swa,
+                prep,
+                s,
+                e,
+                c.n_swa,
+            );
         }
         let mut bind: Vec<(TensorId, &[u8])> = Vec::with_capacity(8);
         if let Some(t) = inp.tokens {
-            let toks = b.token.ok_or_else(|| Error::internal("token input without tokens"))?;
+            let toks = b
+                .token
+                .ok_or_else(|| Error::internal("token input without tokens"))?;
             bind.push((t, as_bytes(&toks[s..e])));
         }
         if let Some(t) = inp.embd {
-            let em = b.embd.ok_or_else(|| Error::internal("embd input without embeddings"))?;
+            let em = b
+                .embd
+                .ok_or_else(|| Error::internal("embd input without embeddings"))?;
             bind.push((t, as_bytes(&em[s * n_embd..e * n_embd])));
         }
         if let Some(t) = inp.pos {
@@ -331,13 +466,19 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             let dst = logits
                 .get_mut(out_row * n_vocab..(out_row + n_out) * n_vocab)
                 .ok_or_else(|| Error::internal("logits buffer too small"))?;
-            dst.copy_from_slice(lg.get(..n_out * n_vocab).ok_or_else(|| Error::internal("short logits"))?);
+            dst.copy_from_slice(
+                lg.get(..n_out * n_vocab)
+                    .ok_or_else(|| Error::internal("short logits"))?,
+            );
             if cp.embeddings && !embd.is_empty() {
                 let em = cpu.read_f32(&g, &plan, arena, out.embd)?;
                 let dst = embd
                     .get_mut(out_row * n_embd..(out_row + n_out) * n_embd)
                     .ok_or_else(|| Error::internal("embeddings buffer too small"))?;
-                dst.copy_from_slice(em.get(..n_out * n_embd).ok_or_else(|| Error::internal("short embeddings"))?);
+                dst.copy_from_slice(
+                    em.get(..n_out * n_embd)
+                        .ok_or_else(|| Error::internal("short embeddings"))?,
+                );
             }
         }
         out_row += n_out;

@@ -32,29 +32,48 @@ pub(crate) unsafe fn ctx_mut<'a>(p: *mut llama_context) -> Option<&'a mut LlamaC
     unsafe { (p as *mut LlamaContext).as_mut() }
 }
 
-fn with_ctx<R>(name: &str, ctx: *const llama_context, fail: R, f: impl FnOnce(&LlamaContext) -> R) -> R {
+fn with_ctx<R>(
+    name: &str,
+    ctx: *const llama_context,
+    fail: R,
+    f: impl FnOnce(&LlamaContext) -> R,
+) -> R {
     with_ctx_mut(name, ctx as *mut llama_context, fail, |c| f(c))
 }
 
-fn with_ctx_mut<R>(name: &str, ctx: *mut llama_context, fail: R, f: impl FnOnce(&mut LlamaContext) -> R) -> R {
+fn with_ctx_mut<R>(
+    name: &str,
+    ctx: *mut llama_context,
+    fail: R,
+    f: impl FnOnce(&mut LlamaContext) -> R,
+) -> R {
     let mut fail = Some(fail);
-    let r = super::boundary::run(name, || None, || {
-        // SAFETY: llama.h requires a live context; NULL is refused.
-        match unsafe { ctx_mut(ctx) } {
-            Some(c) => Some(f(c)),
-            None => {
-                log_error!("{name}: ctx is NULL");
-                None
+    let r = super::boundary::run(
+        name,
+        || None,
+        || {
+            // SAFETY: llama.h requires a live context; NULL is refused.
+            match unsafe { ctx_mut(ctx) } {
+                Some(c) => Some(f(c)),
+                None => {
+                    log_error!("{name}: ctx is NULL");
+                    None
+                }
             }
-        }
-    });
+        },
+    );
     match r {
         Some(v) => v,
         None => fail.take().expect("invariant: taken once"),
     }
 }
 
-fn with_mem<R>(name: &str, mem: llama_memory_t, fail: R, f: impl FnOnce(&mut LlamaContext) -> R) -> R {
+fn with_mem<R>(
+    name: &str,
+    mem: llama_memory_t,
+    fail: R,
+    f: impl FnOnce(&mut LlamaContext) -> R,
+) -> R {
     with_ctx_mut(name, mem as *mut llama_context, fail, f)
 }
 
@@ -99,10 +118,26 @@ fn convert_params(p: &llama_context_params) -> Result<ContextParams> {
 pub(crate) unsafe fn batch_view<'a>(b: &'a llama_batch, n_embd: usize) -> Option<BatchView<'a>> {
     let n = usize::try_from(b.n_tokens).ok()?;
     // SAFETY (all blocks below): per the function contract; NULL arrays become `None`.
-    let token = if b.token.is_null() { None } else { Some(unsafe { slice(b.token as *const i32, n) }?) };
-    let embd = if b.embd.is_null() { None } else { Some(unsafe { slice(b.embd as *const f32, n * n_embd) }?) };
-    let pos = if b.pos.is_null() { None } else { Some(unsafe { slice(b.pos as *const i32, n) }?) };
-    let logits = if b.logits.is_null() { None } else { Some(unsafe { slice(b.logits as *const i8, n) }?) };
+    let token = if b.token.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.token as *const i32, n) }?)
+    };
+    let embd = if b.embd.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.embd as *const f32, n * n_embd) }?)
+    };
+    let pos = if b.pos.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.pos as *const i32, n) }?)
+    };
+    let logits = if b.logits.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.logits as *const i8, n) }?)
+    };
     let (n_seq_id, seq_id) = if b.n_seq_id.is_null() || b.seq_id.is_null() {
         (None, None)
     } else {
@@ -118,7 +153,15 @@ pub(crate) unsafe fn batch_view<'a>(b: &'a llama_batch, n_embd: usize) -> Option
     if token.is_none() && embd.is_none() {
         return None;
     }
-    Some(BatchView { n_tokens: b.n_tokens, token, embd, pos, n_seq_id, seq_id, logits })
+    Some(BatchView {
+        n_tokens: b.n_tokens,
+        token,
+        embd,
+        pos,
+        n_seq_id,
+        seq_id,
+        logits,
+    })
 }
 
 /// `llama_attach_threadpool` (not supported yet).
@@ -164,7 +207,10 @@ pub unsafe extern "C" fn llama_init_from_model(
         };
         match Context::new(m.model.clone(), &p) {
             Ok(ctx) => {
-                let h = LlamaContext { ctx, model: model as *const llama_model };
+                let h = LlamaContext {
+                    ctx,
+                    model: model as *const llama_model,
+                };
                 Box::into_raw(Box::new(h)) as *mut llama_context
             }
             Err(e) => {
@@ -242,13 +288,20 @@ pub unsafe extern "C" fn llama_get_model(ctx: *const llama_context) -> *const ll
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_memory(ctx: *const llama_context) -> llama_memory_t {
     // the memory handle is the context itself
-    with_ctx("llama_get_memory", ctx, std::ptr::null_mut(), |_| ctx as llama_memory_t)
+    with_ctx("llama_get_memory", ctx, std::ptr::null_mut(), |_| {
+        ctx as llama_memory_t
+    })
 }
 
 /// `llama_pooling_type` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_pooling_type(ctx: *const llama_context) -> llama_pooling_type {
-    with_ctx("llama_pooling_type", ctx, LLAMA_POOLING_TYPE_UNSPECIFIED, |c| c.ctx.cparams().pooling_type)
+    with_ctx(
+        "llama_pooling_type",
+        ctx,
+        LLAMA_POOLING_TYPE_UNSPECIFIED,
+        |c| c.ctx.cparams().pooling_type,
+    )
 }
 
 /// `llama_set_adapters_lora` (not supported yet).
@@ -305,7 +358,9 @@ pub unsafe extern "C" fn llama_memory_seq_rm(
     p0: llama_pos,
     p1: llama_pos,
 ) -> bool {
-    with_mem("llama_memory_seq_rm", mem, false, |c| c.ctx.memory_seq_rm(seq_id, p0, p1))
+    with_mem("llama_memory_seq_rm", mem, false, |c| {
+        c.ctx.memory_seq_rm(seq_id, p0, p1)
+    })
 }
 
 /// `llama_memory_seq_cp` (not supported yet).
@@ -317,13 +372,17 @@ pub unsafe extern "C" fn llama_memory_seq_cp(
     p0: llama_pos,
     p1: llama_pos,
 ) {
-    with_mem("llama_memory_seq_cp", mem, (), |c| c.ctx.memory_seq_cp(seq_id_src, seq_id_dst, p0, p1))
+    with_mem("llama_memory_seq_cp", mem, (), |c| {
+        c.ctx.memory_seq_cp(seq_id_src, seq_id_dst, p0, p1)
+    })
 }
 
 /// `llama_memory_seq_keep` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_keep(mem: llama_memory_t, seq_id: llama_seq_id) {
-    with_mem("llama_memory_seq_keep", mem, (), |c| c.ctx.memory_seq_keep(seq_id))
+    with_mem("llama_memory_seq_keep", mem, (), |c| {
+        c.ctx.memory_seq_keep(seq_id)
+    })
 }
 
 /// `llama_memory_seq_add` (not supported yet).
@@ -335,7 +394,9 @@ pub unsafe extern "C" fn llama_memory_seq_add(
     p1: llama_pos,
     delta: llama_pos,
 ) {
-    with_mem("llama_memory_seq_add", mem, (), |c| c.ctx.memory_seq_add(seq_id, p0, p1, delta))
+    with_mem("llama_memory_seq_add", mem, (), |c| {
+        c.ctx.memory_seq_add(seq_id, p0, p1, delta)
+    })
 }
 
 /// `llama_memory_seq_div` (not supported yet).
@@ -347,7 +408,9 @@ pub unsafe extern "C" fn llama_memory_seq_div(
     p1: llama_pos,
     d: c_int,
 ) {
-    with_mem("llama_memory_seq_div", mem, (), |c| c.ctx.memory_seq_div(seq_id, p0, p1, d))
+    with_mem("llama_memory_seq_div", mem, (), |c| {
+        c.ctx.memory_seq_div(seq_id, p0, p1, d)
+    })
 }
 
 /// `llama_memory_seq_pos_min` (not supported yet).
@@ -356,7 +419,9 @@ pub unsafe extern "C" fn llama_memory_seq_pos_min(
     mem: llama_memory_t,
     seq_id: llama_seq_id,
 ) -> llama_pos {
-    with_mem("llama_memory_seq_pos_min", mem, -1, |c| c.ctx.memory_seq_pos_min(seq_id))
+    with_mem("llama_memory_seq_pos_min", mem, -1, |c| {
+        c.ctx.memory_seq_pos_min(seq_id)
+    })
 }
 
 /// `llama_memory_seq_pos_max` (not supported yet).
@@ -365,13 +430,17 @@ pub unsafe extern "C" fn llama_memory_seq_pos_max(
     mem: llama_memory_t,
     seq_id: llama_seq_id,
 ) -> llama_pos {
-    with_mem("llama_memory_seq_pos_max", mem, -1, |c| c.ctx.memory_seq_pos_max(seq_id))
+    with_mem("llama_memory_seq_pos_max", mem, -1, |c| {
+        c.ctx.memory_seq_pos_max(seq_id)
+    })
 }
 
 /// `llama_memory_can_shift` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_can_shift(mem: llama_memory_t) -> bool {
-    with_mem("llama_memory_can_shift", mem, false, |c| c.ctx.memory_can_shift())
+    with_mem("llama_memory_can_shift", mem, false, |c| {
+        c.ctx.memory_can_shift()
+    })
 }
 
 /// `llama_state_get_size` (not supported yet).
@@ -671,25 +740,33 @@ pub unsafe extern "C" fn llama_set_n_threads(
     n_threads: i32,
     n_threads_batch: i32,
 ) {
-    with_ctx_mut("llama_set_n_threads", ctx, (), |c| c.ctx.set_n_threads(n_threads, n_threads_batch))
+    with_ctx_mut("llama_set_n_threads", ctx, (), |c| {
+        c.ctx.set_n_threads(n_threads, n_threads_batch)
+    })
 }
 
 /// `llama_n_threads` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_threads(ctx: *mut llama_context) -> i32 {
-    with_ctx_mut("llama_n_threads", ctx, -1, |c| c.ctx.cparams().n_threads as i32)
+    with_ctx_mut("llama_n_threads", ctx, -1, |c| {
+        c.ctx.cparams().n_threads as i32
+    })
 }
 
 /// `llama_n_threads_batch` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_threads_batch(ctx: *mut llama_context) -> i32 {
-    with_ctx_mut("llama_n_threads_batch", ctx, -1, |c| c.ctx.cparams().n_threads_batch as i32)
+    with_ctx_mut("llama_n_threads_batch", ctx, -1, |c| {
+        c.ctx.cparams().n_threads_batch as i32
+    })
 }
 
 /// `llama_set_embeddings` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_embeddings(ctx: *mut llama_context, embeddings: bool) {
-    with_ctx_mut("llama_set_embeddings", ctx, (), |c| c.ctx.set_embeddings(embeddings))
+    with_ctx_mut("llama_set_embeddings", ctx, (), |c| {
+        c.ctx.set_embeddings(embeddings)
+    })
 }
 
 /// `llama_set_causal_attn` (not supported yet).
@@ -741,19 +818,26 @@ pub unsafe extern "C" fn llama_synchronize(ctx: *mut llama_context) {
 /// `llama_get_logits` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits(ctx: *mut llama_context) -> *mut f32 {
-    with_ctx_mut("llama_get_logits", ctx, std::ptr::null_mut(), |c| c.ctx.logits().as_ptr() as *mut f32)
+    with_ctx_mut("llama_get_logits", ctx, std::ptr::null_mut(), |c| {
+        c.ctx.logits().as_ptr() as *mut f32
+    })
 }
 
 /// `llama_get_logits_ith` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
-    with_ctx_mut("llama_get_logits_ith", ctx, std::ptr::null_mut(), |c| match c.ctx.logits_ith(i) {
-        Some(r) => r.as_ptr() as *mut f32,
-        None => {
-            log_error!("llama_get_logits_ith: invalid logits id {i}");
-            std::ptr::null_mut()
-        }
-    })
+    with_ctx_mut(
+        "llama_get_logits_ith",
+        ctx,
+        std::ptr::null_mut(),
+        |c| match c.ctx.logits_ith(i) {
+            Some(r) => r.as_ptr() as *mut f32,
+            None => {
+                log_error!("llama_get_logits_ith: invalid logits id {i}");
+                std::ptr::null_mut()
+            }
+        },
+    )
 }
 
 /// `llama_get_embeddings` (not supported yet).
@@ -772,13 +856,18 @@ pub unsafe extern "C" fn llama_get_embeddings(ctx: *mut llama_context) -> *mut f
 /// `llama_get_embeddings_ith` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_embeddings_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
-    with_ctx_mut("llama_get_embeddings_ith", ctx, std::ptr::null_mut(), |c| match c.ctx.embeddings_ith(i) {
-        Some(r) => r.as_ptr() as *mut f32,
-        None => {
-            log_error!("llama_get_embeddings_ith: invalid embeddings id {i}");
-            std::ptr::null_mut()
-        }
-    })
+    with_ctx_mut(
+        "llama_get_embeddings_ith",
+        ctx,
+        std::ptr::null_mut(),
+        |c| match c.ctx.embeddings_ith(i) {
+            Some(r) => r.as_ptr() as *mut f32,
+            None => {
+                log_error!("llama_get_embeddings_ith: invalid embeddings id {i}");
+                std::ptr::null_mut()
+            }
+        },
+    )
 }
 
 /// `llama_get_embeddings_seq` (not supported yet).

@@ -62,7 +62,10 @@ fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
                     templates.push((name, c));
                 }
             }
-            let h = LlamaModel { model: Arc::new(m), templates };
+            let h = LlamaModel {
+                model: Arc::new(m),
+                templates,
+            };
             Box::into_raw(Box::new(h)) as *mut llama_model
         }
         Err(e) => {
@@ -76,16 +79,20 @@ fn getter<R>(name: &str, model: *const llama_model, fail: R, f: impl FnOnce(&Mod
 where
     R: Copy,
 {
-    super::boundary::run(name, || fail, || {
-        // SAFETY: llama.h requires a valid model pointer (or NULL, refused here).
-        match unsafe { model_ref(model) } {
-            Some(m) => f(&m.model),
-            None => {
-                log_error!("{name}: model is NULL");
-                fail
+    super::boundary::run(
+        name,
+        || fail,
+        || {
+            // SAFETY: llama.h requires a valid model pointer (or NULL, refused here).
+            match unsafe { model_ref(model) } {
+                Some(m) => f(&m.model),
+                None => {
+                    log_error!("{name}: model is NULL");
+                    fail
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// `llama_model_init_from_user` (not supported yet).
@@ -122,7 +129,11 @@ pub unsafe extern "C" fn llama_model_load_from_file(
     params: llama_model_params,
 ) -> *mut llama_model {
     ffi_guard!("llama_model_load_from_file", std::ptr::null_mut(), {
-        require_non_null!("llama_model_load_from_file", std::ptr::null_mut(), path_model);
+        require_non_null!(
+            "llama_model_load_from_file",
+            std::ptr::null_mut(),
+            path_model
+        );
         let Some(p) = c_path(path_model) else {
             return std::ptr::null_mut();
         };
@@ -231,7 +242,9 @@ pub unsafe extern "C" fn llama_model_get_vocab(model: *const llama_model) -> *co
 /// `llama_model_rope_type` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_rope_type(model: *const llama_model) -> llama_rope_type {
-    getter("llama_model_rope_type", model, LLAMA_ROPE_TYPE_NONE, |m| m.rope_type())
+    getter("llama_model_rope_type", model, LLAMA_ROPE_TYPE_NONE, |m| {
+        m.rope_type()
+    })
 }
 
 /// `llama_model_n_ctx_train` (not supported yet).
@@ -291,7 +304,9 @@ pub unsafe extern "C" fn llama_model_n_swa(model: *const llama_model) -> i32 {
 /// `llama_model_rope_freq_scale_train` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_rope_freq_scale_train(model: *const llama_model) -> f32 {
-    getter("llama_model_rope_freq_scale_train", model, 0.0, |m| m.rope_freq_scale_train())
+    getter("llama_model_rope_freq_scale_train", model, 0.0, |m| {
+        m.rope_freq_scale_train()
+    })
 }
 
 /// `llama_model_n_cls_out` (not supported yet).
@@ -319,7 +334,12 @@ pub unsafe extern "C" fn llama_model_meta_val_str(
             return -1;
         };
         let k = k.to_bytes();
-        match m.model.metadata_str().iter().find(|(kk, _)| kk.as_bytes() == k) {
+        match m
+            .model
+            .metadata_str()
+            .iter()
+            .find(|(kk, _)| kk.as_bytes() == k)
+        {
             Some((_, v)) => write_c_string(buf, buf_size, v.as_bytes()),
             None => {
                 if buf_size > 0 && !buf.is_null() {
@@ -335,7 +355,9 @@ pub unsafe extern "C" fn llama_model_meta_val_str(
 /// `llama_model_meta_count` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_meta_count(model: *const llama_model) -> i32 {
-    getter("llama_model_meta_count", model, -1, |m| m.metadata_str().len() as i32)
+    getter("llama_model_meta_count", model, -1, |m| {
+        m.metadata_str().len() as i32
+    })
 }
 
 /// `llama_model_meta_key_by_index` (not supported yet).
@@ -348,7 +370,10 @@ pub unsafe extern "C" fn llama_model_meta_key_by_index(
 ) -> i32 {
     ffi_guard!("llama_model_meta_key_by_index", -1, {
         let Some(m) = model_ref(model) else { return -1 };
-        match usize::try_from(i).ok().and_then(|i| m.model.metadata_str().get(i)) {
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| m.model.metadata_str().get(i))
+        {
             Some((k, _)) => write_c_string(buf, buf_size, k.as_bytes()),
             None => -1,
         }
@@ -365,7 +390,10 @@ pub unsafe extern "C" fn llama_model_meta_val_str_by_index(
 ) -> i32 {
     ffi_guard!("llama_model_meta_val_str_by_index", -1, {
         let Some(m) = model_ref(model) else { return -1 };
-        match usize::try_from(i).ok().and_then(|i| m.model.metadata_str().get(i)) {
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| m.model.metadata_str().get(i))
+        {
             Some((_, v)) => write_c_string(buf, buf_size, v.as_bytes()),
             None => -1,
         }
@@ -388,7 +416,9 @@ pub unsafe extern "C" fn llama_model_desc(
 /// `llama_model_ftype` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_ftype(model: *const llama_model) -> llama_ftype {
-    getter("llama_model_ftype", model, LLAMA_FTYPE_ALL_F32, |m| m.ftype())
+    getter("llama_model_ftype", model, LLAMA_FTYPE_ALL_F32, |m| {
+        m.ftype()
+    })
 }
 
 /// `llama_model_size` (not supported yet).
@@ -404,7 +434,9 @@ pub unsafe extern "C" fn llama_model_chat_template(
     name: *const c_char,
 ) -> *const c_char {
     ffi_guard!("llama_model_chat_template", std::ptr::null(), {
-        let Some(m) = model_ref(model) else { return std::ptr::null() };
+        let Some(m) = model_ref(model) else {
+            return std::ptr::null();
+        };
         let want = c_str(name).map(|n| n.to_bytes().to_vec());
         m.templates
             .iter()

@@ -16,7 +16,10 @@ use crate::quant::GgmlType;
 pub fn check_cache_type(ty: GgmlType, what: &str) -> Result<()> {
     match ty {
         GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 | GgmlType::Q8_0 | GgmlType::Q4_0 => Ok(()),
-        other => Err(Error::unsupported(format!("{what} cache type {} is not supported", other.name()))),
+        other => Err(Error::unsupported(format!(
+            "{what} cache type {} is not supported",
+            other.name()
+        ))),
     }
 }
 
@@ -39,7 +42,13 @@ fn align_up(x: usize) -> usize {
 
 impl KvStorage {
     /// Bytes the storage of `size` cells needs for the layers selected by `keep`: `(k, v)`.
-    pub fn bytes(hp: &HParams, size: u32, type_k: GgmlType, type_v: GgmlType, keep: &dyn Fn(usize) -> bool) -> Result<(usize, usize)> {
+    pub fn bytes(
+        hp: &HParams,
+        size: u32,
+        type_k: GgmlType,
+        type_v: GgmlType,
+        keep: &dyn Fn(usize) -> bool,
+    ) -> Result<(usize, usize)> {
         let (mut k, mut v) = (0usize, 0usize);
         for il in 0..hp.n_layer as usize {
             if !keep(il) {
@@ -47,7 +56,8 @@ impl KvStorage {
             }
             k += align_up(type_k.row_size(hp.n_embd_k_gqa(il) as u64)? as usize * size as usize);
             if !hp.is_mla() {
-                v += align_up(type_v.row_size(hp.n_embd_v_gqa(il) as u64)? as usize * size as usize);
+                v +=
+                    align_up(type_v.row_size(hp.n_embd_v_gqa(il) as u64)? as usize * size as usize);
             }
         }
         Ok((k, v))
@@ -96,7 +106,15 @@ impl KvStorage {
         }
         let k = HostBuffer::new(counter, k, ALIGN)?;
         let v = HostBuffer::new(counter, v, ALIGN)?;
-        Ok(KvStorage { k, v, k_off, v_off, type_k, type_v, size })
+        Ok(KvStorage {
+            k,
+            v,
+            k_off,
+            v_off,
+            type_k,
+            type_v,
+            size,
+        })
     }
 
     /// Zeroes the tensors (`llama_memory_clear(mem, data = true)`).

@@ -133,7 +133,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
     pub fn wr(&mut self, w: &Option<Wt>, what: &str) -> Result<TensorId> {
         match w {
             Some(w) => self.wt(w),
-            None => Err(Error::internal(format!("weight {what} missing for this graph"))),
+            None => Err(Error::internal(format!(
+                "weight {what} missing for this graph"
+            ))),
         }
     }
 
@@ -141,7 +143,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
     pub fn inp_embd(&mut self) -> Result<TensorId> {
         let n = self.shape.n_tokens;
         if self.shape.embd_input {
-            let e = self.g.input("inp_embd", GgmlType::F32, &[self.hp.n_embd as i64, n])?;
+            let e = self
+                .g
+                .input("inp_embd", GgmlType::F32, &[self.hp.n_embd as i64, n])?;
             self.inp.embd = Some(e);
             return Ok(e);
         }
@@ -154,7 +158,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
 
     /// `build_inp_pos`: I32 `[n_tokens]`.
     pub fn inp_pos(&mut self) -> Result<TensorId> {
-        let p = self.g.input("inp_pos", GgmlType::I32, &[self.shape.n_tokens])?;
+        let p = self
+            .g
+            .input("inp_pos", GgmlType::I32, &[self.shape.n_tokens])?;
         self.inp.pos = Some(p);
         Ok(p)
     }
@@ -162,12 +168,18 @@ impl<'g, 'a> Fwd<'g, 'a> {
     /// Creates the attention inputs (cell indices and masks) of the caches this model has.
     pub fn inp_attn(&mut self) -> Result<()> {
         let n = self.shape.n_tokens;
-        let mask_ty = if self.flash_attn { GgmlType::F16 } else { GgmlType::F32 };
+        let mask_ty = if self.flash_attn {
+            GgmlType::F16
+        } else {
+            GgmlType::F32
+        };
         self.inp.kv_idxs = Some(self.g.input("kv_idxs", GgmlType::I64, &[n])?);
         self.inp.kq_mask = Some(self.g.input("kq_mask", mask_ty, &[self.shape.n_kv, n])?);
         if self.kv_swa.is_some() {
             self.inp.kv_idxs_swa = Some(self.g.input("kv_idxs_swa", GgmlType::I64, &[n])?);
-            let m = self.g.input("kq_mask_swa", mask_ty, &[self.shape.n_kv_swa, n])?;
+            let m = self
+                .g
+                .input("kq_mask_swa", mask_ty, &[self.shape.n_kv_swa, n])?;
             self.inp.kq_mask_swa = Some(m);
         }
         Ok(())
@@ -178,7 +190,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
         if self.shape.n_outputs == self.shape.n_tokens {
             return Ok(None);
         }
-        let t = self.g.input("inp_out_ids", GgmlType::I32, &[self.shape.n_outputs])?;
+        let t = self
+            .g
+            .input("inp_out_ids", GgmlType::I32, &[self.shape.n_outputs])?;
         self.inp.out_ids = Some(t);
         Ok(Some(t))
     }
@@ -192,7 +206,13 @@ impl<'g, 'a> Fwd<'g, 'a> {
     }
 
     /// `w x` (+ bias).
-    pub fn mm(&mut self, w: &Option<Wt>, x: TensorId, b: &Option<Wt>, what: &str) -> Result<TensorId> {
+    pub fn mm(
+        &mut self,
+        w: &Option<Wt>,
+        x: TensorId,
+        b: &Option<Wt>,
+        what: &str,
+    ) -> Result<TensorId> {
         let wt = self.wr(w, what)?;
         let mut y = self.g.mul_mat(wt, x)?;
         if let Some(b) = b {
@@ -204,7 +224,13 @@ impl<'g, 'a> Fwd<'g, 'a> {
 
     /// `build_qkv`: Q `[head_k, n_head, n_tokens]`, K `[head_k, n_head_kv, n_tokens]`,
     /// V `[head_v, n_head_kv, n_tokens]`, from a fused `attn_qkv` or separate projections.
-    pub fn qkv(&mut self, l: &super::loader::Layer, x: TensorId, n_head: i64, n_head_kv: i64) -> Result<(TensorId, TensorId, TensorId)> {
+    pub fn qkv(
+        &mut self,
+        l: &super::loader::Layer,
+        x: TensorId,
+        n_head: i64,
+        n_head_kv: i64,
+    ) -> Result<(TensorId, TensorId, TensorId)> {
         let hp = self.hp;
         let (hk, hv) = (hp.n_embd_head_k as i64, hp.n_embd_head_v as i64);
         let n = self.shape.n_tokens;
@@ -212,9 +238,23 @@ impl<'g, 'a> Fwd<'g, 'a> {
             let qkv = self.mm(&l.wqkv, x, &l.bqkv, "attn_qkv")?;
             let nb1 = self.g.tensor(qkv)?.nb[1];
             let (nq, nk) = (hk * n_head, hk * n_head_kv);
-            let q = self.g.view_3d(qkv, [hk, n_head, n], hk as usize * 4, nb1, 0)?;
-            let k = self.g.view_3d(qkv, [hk, n_head_kv, n], hk as usize * 4, nb1, nq as usize * 4)?;
-            let v = self.g.view_3d(qkv, [hv, n_head_kv, n], hv as usize * 4, nb1, (nq + nk) as usize * 4)?;
+            let q = self
+                .g
+                .view_3d(qkv, [hk, n_head, n], hk as usize * 4, nb1, 0)?;
+            let k = self.g.view_3d(
+                qkv,
+                [hk, n_head_kv, n],
+                hk as usize * 4,
+                nb1,
+                nq as usize * 4,
+            )?;
+            let v = self.g.view_3d(
+                qkv,
+                [hv, n_head_kv, n],
+                hv as usize * 4,
+                nb1,
+                (nq + nk) as usize * 4,
+            )?;
             let (q, k, v) = (self.g.cont(q)?, self.g.cont(k)?, self.g.cont(v)?);
             return Ok((q, k, v));
         }
@@ -228,7 +268,14 @@ impl<'g, 'a> Fwd<'g, 'a> {
     }
 
     /// RoPE with this context's settings (`freq_base`/factors may be overridden per layer).
-    pub fn rope(&mut self, x: TensorId, pos: TensorId, factors: Option<TensorId>, freq_base: f32, freq_scale: f32) -> Result<TensorId> {
+    pub fn rope(
+        &mut self,
+        x: TensorId,
+        pos: TensorId,
+        factors: Option<TensorId>,
+        freq_base: f32,
+        freq_scale: f32,
+    ) -> Result<TensorId> {
         let hp = self.hp;
         let mode = RopeMode::from_i32(hp.arch.rope_type())
             .ok_or_else(|| Error::internal("unsupported rope type"))?;
@@ -260,10 +307,21 @@ impl<'g, 'a> Fwd<'g, 'a> {
     }
 
     /// `build_ffn` with a parallel gate: `down(act(gate x) * up x)`.
-    pub fn ffn_par(&mut self, x: TensorId, up: &Option<Wt>, gate: &Option<Wt>, down: &Option<Wt>, gelu: bool) -> Result<TensorId> {
+    pub fn ffn_par(
+        &mut self,
+        x: TensorId,
+        up: &Option<Wt>,
+        gate: &Option<Wt>,
+        down: &Option<Wt>,
+        gelu: bool,
+    ) -> Result<TensorId> {
         let u = self.mm(up, x, &None, "ffn_up")?;
         let gt = self.mm(gate, x, &None, "ffn_gate")?;
-        let a = if gelu { self.g.geglu_split(gt, u)? } else { self.g.swiglu_split(gt, u)? };
+        let a = if gelu {
+            self.g.geglu_split(gt, u)?
+        } else {
+            self.g.swiglu_split(gt, u)?
+        };
         self.mm(down, a, &None, "ffn_down")
     }
 
@@ -305,7 +363,7 @@ impl<'g, 'a> Fwd<'g, 'a> {
         if norm_w {
             let w2 = self.g.reshape_2d(weights, n_used, n_tokens)?;
             let sum = self.g.sum_rows(w2)?;
-            let sum = self.g.clamp(sum, 6.103515625e-5, f32::INFINITY)?;
+            let sum = self.g.clamp(sum, 2f32.powi(-14), f32::INFINITY)?;
             let w2 = self.g.div(w2, sum)?;
             weights = self.g.reshape_3d(w2, 1, n_used, n_tokens)?;
         }
@@ -325,7 +383,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
         let (nb1, nb2) = (t.nb[1], t.nb[2]);
         let mut out = self.g.view_2d(experts, n_embd, n_tokens, nb2, 0)?;
         for i in 1..n_used {
-            let v = self.g.view_2d(experts, n_embd, n_tokens, nb2, i as usize * nb1)?;
+            let v = self
+                .g
+                .view_2d(experts, n_embd, n_tokens, nb2, i as usize * nb1)?;
             out = self.g.add(out, v)?;
         }
         if n_used == 1 {
@@ -354,7 +414,12 @@ impl<'g, 'a> Fwd<'g, 'a> {
         let swa = hp.n_swa > 0 && hp.is_swa[il] && self.kv_swa.is_some();
         let (kv, idxs, mask, n_kv) = if swa {
             let kv = self.kv_swa.ok_or_else(|| Error::internal("no SWA cache"))?;
-            (kv, self.inp.kv_idxs_swa, self.inp.kq_mask_swa, self.shape.n_kv_swa)
+            (
+                kv,
+                self.inp.kv_idxs_swa,
+                self.inp.kq_mask_swa,
+                self.shape.n_kv_swa,
+            )
         } else {
             (self.kv, self.inp.kv_idxs, self.inp.kq_mask, self.shape.n_kv)
         };
@@ -364,34 +429,71 @@ impl<'g, 'a> Fwd<'g, 'a> {
         let kne = self.g.ne(k)?;
         let (head_k, n_head_kv) = (kne[0], kne[1]);
         let n_embd_k = head_k * n_head_kv;
-        let koff = kv.k_off[il].ok_or_else(|| Error::internal(format!("layer {il} has no K cache")))?;
-        let k_cache = self.g.external(&format!("cache_k_l{il}"), kv.type_k, &[n_embd_k, kv.size], kv.k_mem, koff)?;
+        let koff =
+            kv.k_off[il].ok_or_else(|| Error::internal(format!("layer {il} has no K cache")))?;
+        let k_cache = self.g.external(
+            &format!("cache_k_l{il}"),
+            kv.type_k,
+            &[n_embd_k, kv.size],
+            kv.k_mem,
+            koff,
+        )?;
         let k2 = self.g.reshape_2d(k, n_embd_k, n_tokens)?;
-        let k2 = if self.g.tensor(k2)?.is_contiguous() { k2 } else { self.g.cont(k2)? };
+        let k2 = if self.g.tensor(k2)?.is_contiguous() {
+            k2
+        } else {
+            self.g.cont(k2)?
+        };
         self.g.set_rows(k_cache, k2, idxs)?;
         let k_rs = kv.type_k.row_size(head_k as u64)? as usize;
         let k_row = kv.type_k.row_size(n_embd_k as u64)? as usize;
         // [head_k, n_head_kv, n_kv] -> [head_k, n_kv, n_head_kv]
-        let kview = self.g.view_3d(k_cache, [head_k, n_head_kv, n_kv], k_rs, k_row, 0)?;
+        let kview = self
+            .g
+            .view_3d(k_cache, [head_k, n_head_kv, n_kv], k_rs, k_row, 0)?;
         let (vview, head_v, v_ty) = match (v, v_mla) {
             (Some(v), None) => {
                 let vne = self.g.ne(v)?;
                 let (head_v, n_head_v) = (vne[0], vne[1]);
                 let n_embd_v = head_v * n_head_v;
-                let voff = kv.v_off[il].ok_or_else(|| Error::internal(format!("layer {il} has no V cache")))?;
-                let v_cache = self.g.external(&format!("cache_v_l{il}"), kv.type_v, &[n_embd_v, kv.size], kv.v_mem, voff)?;
+                let voff = kv.v_off[il]
+                    .ok_or_else(|| Error::internal(format!("layer {il} has no V cache")))?;
+                let v_cache = self.g.external(
+                    &format!("cache_v_l{il}"),
+                    kv.type_v,
+                    &[n_embd_v, kv.size],
+                    kv.v_mem,
+                    voff,
+                )?;
                 let v2 = self.g.reshape_2d(v, n_embd_v, n_tokens)?;
-                let v2 = if self.g.tensor(v2)?.is_contiguous() { v2 } else { self.g.cont(v2)? };
+                let v2 = if self.g.tensor(v2)?.is_contiguous() {
+                    v2
+                } else {
+                    self.g.cont(v2)?
+                };
                 self.g.set_rows(v_cache, v2, idxs)?;
                 let v_rs = kv.type_v.row_size(head_v as u64)? as usize;
                 let v_row = kv.type_v.row_size(n_embd_v as u64)? as usize;
-                (self.g.view_3d(v_cache, [head_v, n_head_v, n_kv], v_rs, v_row, 0)?, head_v, kv.type_v)
+                (
+                    self.g
+                        .view_3d(v_cache, [head_v, n_head_v, n_kv], v_rs, v_row, 0)?,
+                    head_v,
+                    kv.type_v,
+                )
             }
             (None, Some(_)) => {
                 let head_v = hp.n_lora_kv as i64;
-                (self.g.view_3d(k_cache, [head_v, 1, n_kv], k_rs, k_row, 0)?, head_v, kv.type_k)
+                (
+                    self.g.view_3d(k_cache, [head_v, 1, n_kv], k_rs, k_row, 0)?,
+                    head_v,
+                    kv.type_k,
+                )
             }
-            _ => return Err(Error::internal("attention needs exactly one of v and v_mla")),
+            _ => {
+                return Err(Error::internal(
+                    "attention needs exactly one of v and v_mla",
+                ))
+            }
         };
         let _ = v_ty;
         let qp = self.g.permute(q, [0, 2, 1, 3])?; // [head_k, n_tokens, n_head]
@@ -407,7 +509,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
             if kv.type_v == GgmlType::F32 || v_mla.is_some() && kv.type_k == GgmlType::F32 {
                 vv = self.g.cast(vv, GgmlType::F16)?;
             }
-            let mut o = self.g.flash_attn_ext(qp, kk, vv, Some(mask), None, kq_scale, 0.0, 0.0)?; // [head_v, n_head, n_tokens]
+            let mut o = self
+                .g
+                .flash_attn_ext(qp, kk, vv, Some(mask), None, kq_scale, 0.0, 0.0)?; // [head_v, n_head, n_tokens]
             if let Some(vm) = v_mla {
                 o = self.g.permute(o, [0, 2, 1, 3])?; // [head_v, n_tokens, n_head]
                 o = self.g.mul_mat(vm, o)?;

@@ -47,7 +47,13 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         let kv_cmpr_pe = f.mm(&l.wkv_a_mqa, cur, &None, "attn_kv_a_mqa")?;
         let nb1 = f.g.tensor(kv_cmpr_pe)?.nb[1];
         let kv_cmpr = f.g.view_2d(kv_cmpr_pe, kv_lora, n_tokens, nb1, 0)?;
-        let k_pe = f.g.view_3d(kv_cmpr_pe, [rope, 1, n_tokens], nb1, nb1, kv_lora as usize * 4)?;
+        let k_pe = f.g.view_3d(
+            kv_cmpr_pe,
+            [rope, 1, n_tokens],
+            nb1,
+            nb1,
+            kv_lora as usize * 4,
+        )?;
         let k_pe = f.g.cont(k_pe)?;
         let k_pe = f.rope(k_pe, pos, None, fb, fs)?;
         let kv_cmpr = f.g.cont(kv_cmpr)?;
@@ -55,7 +61,8 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         let qt = f.g.tensor(q)?;
         let (qnb1, qnb2) = (qt.nb[1], qt.nb[2]);
         let q_nope = f.g.view_3d(q, [nope, n_head, n_tokens], qnb1, qnb2, 0)?;
-        let q_pe = f.g.view_3d(q, [rope, n_head, n_tokens], qnb1, qnb2, nope as usize * 4)?;
+        let q_pe =
+            f.g.view_3d(q, [rope, n_head, n_tokens], qnb1, qnb2, nope as usize * 4)?;
         let q_pe = f.g.cont(q_pe)?;
         let q_pe = f.rope(q_pe, pos, None, fb, fs)?;
         // absorb attn_k_b: [nope, n_tokens, n_head] -> [kv_lora, n_tokens, n_head]
@@ -91,7 +98,13 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
                 hp.expert_weights_scale,
                 hp.expert_gating == Gating::Sigmoid,
             )?;
-            let sh = f.ffn_par(cur, &l.ffn_up_shexp, &l.ffn_gate_shexp, &l.ffn_down_shexp, false)?;
+            let sh = f.ffn_par(
+                cur,
+                &l.ffn_up_shexp,
+                &l.ffn_gate_shexp,
+                &l.ffn_down_shexp,
+                false,
+            )?;
             f.g.add(moe, sh)?
         };
         inp_l = f.g.add(cur, ffn_inp)?;

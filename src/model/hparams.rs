@@ -378,8 +378,8 @@ impl HParams {
                                     return Err(Error::format(format!("{pat_key}: too short")));
                                 }
                                 pattern = 0;
-                                for il in 0..nl {
-                                    hp.is_swa[il] = a[il] != 0;
+                                for (s, &v) in hp.is_swa.iter_mut().zip(&a) {
+                                    *s = v != 0;
                                 }
                             }
                         }

@@ -149,7 +149,9 @@ impl Finder<'_> {
         let t = &self.g.tensors()[idx];
         let mut ne = [1i64; 4];
         if t.ne.len() > 4 {
-            return Err(Error::format(format!("tensor '{name}': more than 4 dimensions")));
+            return Err(Error::format(format!(
+                "tensor '{name}': more than 4 dimensions"
+            )));
         }
         for (d, &n) in t.ne.iter().enumerate() {
             ne[d] = i64::try_from(n)
@@ -192,7 +194,11 @@ pub fn load_weights(g: &GgufFile, hp: &HParams) -> Result<Weights> {
     let tok_embd = f.req(tn::TOKEN_EMBD, &[n_embd, n_vocab])?;
     let output_norm = f.req(tn::OUTPUT_NORM, &[n_embd])?;
     let output = f.opt(tn::OUTPUT, &[n_embd, n_vocab])?.unwrap_or(tok_embd);
-    let output_b = if hp.arch == Arch::Qwen2 { f.opt(tn::OUTPUT_BIAS, &[n_vocab])? } else { None };
+    let output_b = if hp.arch == Arch::Qwen2 {
+        f.opt(tn::OUTPUT_BIAS, &[n_vocab])?
+    } else {
+        None
+    };
     let half_rot = (hp.n_rot / 2) as i64;
     let (mut rope_freqs, mut rope_long, mut rope_short) = (None, None, None);
     if hp.arch == Arch::Phi3
@@ -257,7 +263,16 @@ pub fn load_weights(g: &GgufFile, hp: &HParams) -> Result<Weights> {
         }
         layers.push(l);
     }
-    Ok(Weights { tok_embd, output_norm, output, output_b, rope_freqs, rope_long, rope_short, layers })
+    Ok(Weights {
+        tok_embd,
+        output_norm,
+        output,
+        output_b,
+        rope_freqs,
+        rope_long,
+        rope_short,
+        layers,
+    })
 }
 
 fn load_dense_ffn(f: &mut Finder, il: usize, n_embd: i64, n_ff: i64, l: &mut Layer) -> Result<()> {
@@ -295,7 +310,9 @@ fn load_mla(f: &mut Finder, hp: &HParams, il: usize, l: &mut Layer) -> Result<()
         let ne = hp.n_expert as i64;
         let nfe = hp.n_ff_exp as i64;
         if ne == 0 || hp.n_expert_used == 0 {
-            return Err(Error::format("deepseek2: n_expert and n_expert_used must be > 0"));
+            return Err(Error::format(
+                "deepseek2: n_expert and n_expert_used must be > 0",
+            ));
         }
         l.ffn_gate_inp = f.blk_req(il, tn::FFN_GATE_INP, &[n_embd, ne])?;
         l.ffn_exp_probs_b = f.blk_opt(il, tn::FFN_EXP_PROBS_B, &[ne])?;

@@ -24,7 +24,13 @@ pub struct ModelParams {
 
 impl Default for ModelParams {
     fn default() -> Self {
-        ModelParams { n_gpu_layers: 0, vocab_only: false, use_mmap: true, use_mlock: false, check_tensors: false }
+        ModelParams {
+            n_gpu_layers: 0,
+            vocab_only: false,
+            use_mmap: true,
+            use_mlock: false,
+            check_tensors: false,
+        }
     }
 }
 
@@ -92,7 +98,14 @@ impl Model {
             .collect();
         let n_params = gguf.tensors().iter().map(|t| t.n_elements()).sum();
         let size = gguf.tensors().iter().map(|t| t.n_bytes).sum();
-        Ok(Model { gguf, arch_name, core, meta_str, n_params, size })
+        Ok(Model {
+            gguf,
+            arch_name,
+            core,
+            meta_str,
+            n_params,
+            size,
+        })
     }
 
     /// The mapped file.
@@ -204,7 +217,11 @@ fn ftype_name(ftype: i32) -> &'static str {
 impl Model {
     /// `llama_ftype` from `general.file_type` (0 = all F32 when absent).
     pub fn ftype(&self) -> i32 {
-        self.gguf.get_u32(super::arch::kv::GENERAL_FILE_TYPE).ok().flatten().map_or(0, |v| v as i32)
+        self.gguf
+            .get_u32(super::arch::kv::GENERAL_FILE_TYPE)
+            .ok()
+            .flatten()
+            .map_or(0, |v| v as i32)
     }
     /// A one-line description: architecture, size class, file type.
     pub fn desc(&self) -> String {
