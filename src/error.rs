@@ -49,7 +49,10 @@ pub struct Error {
 impl Error {
     /// Builds an error of any kind.
     pub fn new(kind: ErrorKind, context: impl Into<String>) -> Self {
-        Error { kind, context: context.into() }
+        Error {
+            kind,
+            context: context.into(),
+        }
     }
     /// A malformed file.
     pub fn format(context: impl Into<String>) -> Self {
