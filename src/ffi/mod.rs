@@ -34,6 +34,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod boundary;
+pub mod ggml_types;
 pub mod log;
 pub mod types;
 

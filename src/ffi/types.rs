@@ -1,14 +1,16 @@
-//! `#[repr(C)]` mirrors of every type `llama.h` declares (and the ggml-side types it uses).
+//! `#[repr(C)]` mirrors of every type `llama.h` declares.
 //!
 //! C enums are plain `c_int` aliases plus constants: a C caller may pass any integer, and a Rust
 //! `enum` holding an undeclared value would be undefined behaviour. Code that needs a Rust enum
-//! converts with a checked `TryFrom`. The header generator turns these aliases back into real C
-//! `enum` types so that `llama.h` stays source compatible (see `scripts/gen_header.sh`).
+//! converts with a checked `TryFrom`. The header generator (`tests/ffi_header.rs`) turns these
+//! aliases back into real C `enum` types so that `llama.h` stays source compatible.
 //!
 //! Opaque handles (`llama_model`, `llama_context`, `llama_vocab`, ...) are zero-sized marker types:
 //! only pointers to them cross the boundary. What each pointer really points to is documented
-//! in [`crate::ffi`].
+//! in [`crate::ffi`]. The ggml-side types llama.h uses live in [`super::ggml_types`] and are
+//! re-exported here.
 //!
+//! Items are written out without macros because cbindgen reads this file to generate `llama.h`.
 //! Sizes and field offsets are asserted at compile time below; `tests/abi.rs` checks the same
 //! numbers against upstream's header with a C compiler.
 
@@ -18,180 +20,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::marker::{PhantomData, PhantomPinned};
 use std::mem::{offset_of, size_of};
 
-macro_rules! opaque {
-    ($($(#[$m:meta])* $name:ident),* $(,)?) => {$(
-        $(#[$m])*
-        pub struct $name {
-            _data: [u8; 0],
-            _marker: PhantomData<(*mut u8, PhantomPinned)>,
-        }
-    )*};
-}
-
-macro_rules! c_enum {
-    ($(#[$m:meta])* $ty:ident { $($(#[$vm:meta])* $name:ident = $val:expr),* $(,)? }) => {
-        $(#[$m])*
-        pub type $ty = c_int;
-        $($(#[$vm])* pub const $name: $ty = $val;)*
-    };
-}
-
-// ---------------------------------------------------------------------------------------------
-// ggml-side types that llama.h uses
-// ---------------------------------------------------------------------------------------------
-
-opaque!(
-    /// A ggml tensor (opaque here).
-    ggml_tensor,
-    /// A ggml context (opaque here).
-    ggml_context,
-    /// A ggml compute graph (opaque here).
-    ggml_cgraph,
-    /// A ggml thread pool (opaque here).
-    ggml_threadpool,
-    /// A backend device.
-    ggml_backend_device,
-    /// A backend buffer type.
-    ggml_backend_buffer_type,
-    /// A backend registry entry.
-    ggml_backend_reg,
-    /// A GGUF context (opaque here).
-    gguf_context,
-    /// An optimisation dataset (opaque here).
-    ggml_opt_dataset,
-    /// An optimisation context (opaque here).
-    ggml_opt_context,
-    /// An optimisation result (opaque here).
-    ggml_opt_result,
-);
-
-/// `ggml_threadpool_t`.
-pub type ggml_threadpool_t = *mut ggml_threadpool;
-/// `ggml_backend_dev_t`.
-pub type ggml_backend_dev_t = *mut ggml_backend_device;
-/// `ggml_backend_buffer_type_t`.
-pub type ggml_backend_buffer_type_t = *mut ggml_backend_buffer_type;
-/// `ggml_backend_reg_t`.
-pub type ggml_backend_reg_t = *mut ggml_backend_reg;
-/// `ggml_opt_dataset_t`.
-pub type ggml_opt_dataset_t = *mut ggml_opt_dataset;
-/// `ggml_opt_context_t`.
-pub type ggml_opt_context_t = *mut ggml_opt_context;
-/// `ggml_opt_result_t`.
-pub type ggml_opt_result_t = *mut ggml_opt_result;
-
-c_enum!(
-    /// `enum ggml_type`: tensor element types (numbers as in ggml.h).
-    ggml_type {
-        GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1, GGML_TYPE_Q4_0 = 2, GGML_TYPE_Q4_1 = 3,
-        GGML_TYPE_Q5_0 = 6, GGML_TYPE_Q5_1 = 7, GGML_TYPE_Q8_0 = 8, GGML_TYPE_Q8_1 = 9,
-        GGML_TYPE_Q2_K = 10, GGML_TYPE_Q3_K = 11, GGML_TYPE_Q4_K = 12, GGML_TYPE_Q5_K = 13,
-        GGML_TYPE_Q6_K = 14, GGML_TYPE_Q8_K = 15, GGML_TYPE_IQ2_XXS = 16, GGML_TYPE_IQ2_XS = 17,
-        GGML_TYPE_IQ3_XXS = 18, GGML_TYPE_IQ1_S = 19, GGML_TYPE_IQ4_NL = 20, GGML_TYPE_IQ3_S = 21,
-        GGML_TYPE_IQ2_S = 22, GGML_TYPE_IQ4_XS = 23, GGML_TYPE_I8 = 24, GGML_TYPE_I16 = 25,
-        GGML_TYPE_I32 = 26, GGML_TYPE_I64 = 27, GGML_TYPE_F64 = 28, GGML_TYPE_IQ1_M = 29,
-        GGML_TYPE_BF16 = 30, GGML_TYPE_TQ1_0 = 34, GGML_TYPE_TQ2_0 = 35, GGML_TYPE_MXFP4 = 39,
-        GGML_TYPE_NVFP4 = 40, GGML_TYPE_Q1_0 = 41, GGML_TYPE_Q2_0 = 42, GGML_TYPE_COUNT = 43,
-    }
-);
-
-c_enum!(
-    /// `enum ggml_log_level`.
-    ggml_log_level {
-        GGML_LOG_LEVEL_NONE = 0, GGML_LOG_LEVEL_DEBUG = 1, GGML_LOG_LEVEL_INFO = 2,
-        GGML_LOG_LEVEL_WARN = 3, GGML_LOG_LEVEL_ERROR = 4, GGML_LOG_LEVEL_CONT = 5,
-    }
-);
-
-c_enum!(
-    /// `enum ggml_numa_strategy` (ggml-cpu.h).
-    ggml_numa_strategy {
-        GGML_NUMA_STRATEGY_DISABLED = 0, GGML_NUMA_STRATEGY_DISTRIBUTE = 1,
-        GGML_NUMA_STRATEGY_ISOLATE = 2, GGML_NUMA_STRATEGY_NUMACTL = 3,
-        GGML_NUMA_STRATEGY_MIRROR = 4, GGML_NUMA_STRATEGY_COUNT = 5,
-    }
-);
-
-c_enum!(
-    /// `enum ggml_opt_optimizer_type` (ggml-opt.h).
-    ggml_opt_optimizer_type {
-        GGML_OPT_OPTIMIZER_TYPE_ADAMW = 0, GGML_OPT_OPTIMIZER_TYPE_SGD = 1,
-        GGML_OPT_OPTIMIZER_TYPE_COUNT = 2,
-    }
-);
-
-c_enum!(
-    /// `enum ggml_backend_dev_type` (ggml-backend.h).
-    ggml_backend_dev_type {
-        GGML_BACKEND_DEVICE_TYPE_CPU = 0, GGML_BACKEND_DEVICE_TYPE_GPU = 1,
-        GGML_BACKEND_DEVICE_TYPE_IGPU = 2, GGML_BACKEND_DEVICE_TYPE_ACCEL = 3,
-        GGML_BACKEND_DEVICE_TYPE_META = 4,
-    }
-);
-
-/// `ggml_log_callback`: receives every log line.
-pub type ggml_log_callback = Option<
-    unsafe extern "C" fn(level: ggml_log_level, text: *const c_char, user_data: *mut c_void),
->;
-/// `ggml_abort_callback`: returns true to abort the running computation.
-pub type ggml_abort_callback = Option<unsafe extern "C" fn(data: *mut c_void) -> bool>;
-/// `ggml_backend_sched_eval_callback`.
-pub type ggml_backend_sched_eval_callback =
-    Option<unsafe extern "C" fn(t: *mut ggml_tensor, ask: bool, user_data: *mut c_void) -> bool>;
-
-/// AdamW part of [`ggml_opt_optimizer_params`].
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ggml_opt_optimizer_params_adamw {
-    pub alpha: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub wd: f32,
-}
-
-/// SGD part of [`ggml_opt_optimizer_params`].
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ggml_opt_optimizer_params_sgd {
-    pub alpha: f32,
-    pub wd: f32,
-}
-
-/// `struct ggml_opt_optimizer_params` (ggml-opt.h).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ggml_opt_optimizer_params {
-    pub adamw: ggml_opt_optimizer_params_adamw,
-    pub sgd: ggml_opt_optimizer_params_sgd,
-}
-
-/// `ggml_opt_get_optimizer_params`.
-pub type ggml_opt_get_optimizer_params =
-    Option<unsafe extern "C" fn(userdata: *mut c_void) -> ggml_opt_optimizer_params>;
-
-/// `ggml_opt_epoch_callback`.
-pub type ggml_opt_epoch_callback = Option<
-    unsafe extern "C" fn(
-        train: bool,
-        opt_ctx: ggml_opt_context_t,
-        dataset: ggml_opt_dataset_t,
-        result: ggml_opt_result_t,
-        ibatch: i64,
-        ibatch_max: i64,
-        t_start_us: i64,
-    ),
->;
-
-/// `GGML_ROPE_TYPE_NEOX`.
-pub const GGML_ROPE_TYPE_NEOX: c_int = 2;
-/// `GGML_ROPE_TYPE_MROPE`.
-pub const GGML_ROPE_TYPE_MROPE: c_int = 8;
-/// `GGML_ROPE_TYPE_VISION`.
-pub const GGML_ROPE_TYPE_VISION: c_int = 24;
-/// `GGML_ROPE_TYPE_IMROPE`.
-pub const GGML_ROPE_TYPE_IMROPE: c_int = 40;
-
+pub use super::ggml_types::*;
 // ---------------------------------------------------------------------------------------------
 // llama.h
 // ---------------------------------------------------------------------------------------------
@@ -223,20 +52,41 @@ pub const LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY: llama_state_seq_flags = 1;
 /// `LLAMA_STATE_SEQ_FLAGS_ON_DEVICE`.
 pub const LLAMA_STATE_SEQ_FLAGS_ON_DEVICE: llama_state_seq_flags = 2;
 
-opaque!(
-    /// A vocabulary; a view owned by its `llama_model`.
-    llama_vocab,
-    /// A loaded model.
-    llama_model,
-    /// An inference context.
-    llama_context,
-    /// The memory (KV cache) of a context.
-    llama_memory_i,
-    /// A LoRA adapter.
-    llama_adapter_lora,
-    /// An extended batch.
-    llama_batch_ext,
-);
+/// A vocabulary; a view owned by its `llama_model`.
+pub struct llama_vocab {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// A loaded model.
+pub struct llama_model {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// An inference context.
+pub struct llama_context {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// The memory (KV cache) of a context.
+pub struct llama_memory_i {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// A LoRA adapter.
+pub struct llama_adapter_lora {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// An extended batch.
+pub struct llama_batch_ext {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
 
 /// `llama_memory_t`.
 pub type llama_memory_t = *mut llama_memory_i;
@@ -251,157 +101,173 @@ pub type llama_state_seq_flags = u32;
 /// `llama_sampler_context_t`.
 pub type llama_sampler_context_t = *mut c_void;
 
-c_enum!(
-    /// `enum llama_vocab_type`.
-    llama_vocab_type {
-        LLAMA_VOCAB_TYPE_NONE = 0, LLAMA_VOCAB_TYPE_SPM = 1, LLAMA_VOCAB_TYPE_BPE = 2,
-        LLAMA_VOCAB_TYPE_WPM = 3, LLAMA_VOCAB_TYPE_UGM = 4, LLAMA_VOCAB_TYPE_RWKV = 5,
-        LLAMA_VOCAB_TYPE_PLAMO2 = 6, LLAMA_VOCAB_TYPE_TEST = 7,
-    }
-);
+/// `enum llama_vocab_type`.
+pub type llama_vocab_type = c_int;
+pub const LLAMA_VOCAB_TYPE_NONE: llama_vocab_type = 0;
+pub const LLAMA_VOCAB_TYPE_SPM: llama_vocab_type = 1;
+pub const LLAMA_VOCAB_TYPE_BPE: llama_vocab_type = 2;
+pub const LLAMA_VOCAB_TYPE_WPM: llama_vocab_type = 3;
+pub const LLAMA_VOCAB_TYPE_UGM: llama_vocab_type = 4;
+pub const LLAMA_VOCAB_TYPE_RWKV: llama_vocab_type = 5;
+pub const LLAMA_VOCAB_TYPE_PLAMO2: llama_vocab_type = 6;
+pub const LLAMA_VOCAB_TYPE_TEST: llama_vocab_type = 7;
 
-c_enum!(
-    /// `enum llama_rope_type`.
-    llama_rope_type {
-        LLAMA_ROPE_TYPE_NONE = -1, LLAMA_ROPE_TYPE_NORM = 0,
-        LLAMA_ROPE_TYPE_NEOX = GGML_ROPE_TYPE_NEOX, LLAMA_ROPE_TYPE_MROPE = GGML_ROPE_TYPE_MROPE,
-        LLAMA_ROPE_TYPE_IMROPE = GGML_ROPE_TYPE_IMROPE, LLAMA_ROPE_TYPE_VISION = GGML_ROPE_TYPE_VISION,
-    }
-);
+/// `enum llama_rope_type`.
+pub type llama_rope_type = c_int;
+pub const LLAMA_ROPE_TYPE_NONE: llama_rope_type = -1;
+pub const LLAMA_ROPE_TYPE_NORM: llama_rope_type = 0;
+pub const LLAMA_ROPE_TYPE_NEOX: llama_rope_type = GGML_ROPE_TYPE_NEOX;
+pub const LLAMA_ROPE_TYPE_MROPE: llama_rope_type = GGML_ROPE_TYPE_MROPE;
+pub const LLAMA_ROPE_TYPE_IMROPE: llama_rope_type = GGML_ROPE_TYPE_IMROPE;
+pub const LLAMA_ROPE_TYPE_VISION: llama_rope_type = GGML_ROPE_TYPE_VISION;
 
-c_enum!(
-    /// `enum llama_token_type`.
-    llama_token_type {
-        LLAMA_TOKEN_TYPE_UNDEFINED = 0, LLAMA_TOKEN_TYPE_NORMAL = 1, LLAMA_TOKEN_TYPE_UNKNOWN = 2,
-        LLAMA_TOKEN_TYPE_CONTROL = 3, LLAMA_TOKEN_TYPE_USER_DEFINED = 4,
-        LLAMA_TOKEN_TYPE_UNUSED = 5, LLAMA_TOKEN_TYPE_BYTE = 6,
-    }
-);
+/// `enum llama_token_type`.
+pub type llama_token_type = c_int;
+pub const LLAMA_TOKEN_TYPE_UNDEFINED: llama_token_type = 0;
+pub const LLAMA_TOKEN_TYPE_NORMAL: llama_token_type = 1;
+pub const LLAMA_TOKEN_TYPE_UNKNOWN: llama_token_type = 2;
+pub const LLAMA_TOKEN_TYPE_CONTROL: llama_token_type = 3;
+pub const LLAMA_TOKEN_TYPE_USER_DEFINED: llama_token_type = 4;
+pub const LLAMA_TOKEN_TYPE_UNUSED: llama_token_type = 5;
+pub const LLAMA_TOKEN_TYPE_BYTE: llama_token_type = 6;
 
-c_enum!(
-    /// `enum llama_token_attr` (bit flags).
-    llama_token_attr {
-        LLAMA_TOKEN_ATTR_UNDEFINED = 0, LLAMA_TOKEN_ATTR_UNKNOWN = 1 << 0,
-        LLAMA_TOKEN_ATTR_UNUSED = 1 << 1, LLAMA_TOKEN_ATTR_NORMAL = 1 << 2,
-        LLAMA_TOKEN_ATTR_CONTROL = 1 << 3, LLAMA_TOKEN_ATTR_USER_DEFINED = 1 << 4,
-        LLAMA_TOKEN_ATTR_BYTE = 1 << 5, LLAMA_TOKEN_ATTR_NORMALIZED = 1 << 6,
-        LLAMA_TOKEN_ATTR_LSTRIP = 1 << 7, LLAMA_TOKEN_ATTR_RSTRIP = 1 << 8,
-        LLAMA_TOKEN_ATTR_SINGLE_WORD = 1 << 9,
-    }
-);
+/// `enum llama_token_attr` (bit flags).
+pub type llama_token_attr = c_int;
+pub const LLAMA_TOKEN_ATTR_UNDEFINED: llama_token_attr = 0;
+pub const LLAMA_TOKEN_ATTR_UNKNOWN: llama_token_attr = 1 << 0;
+pub const LLAMA_TOKEN_ATTR_UNUSED: llama_token_attr = 1 << 1;
+pub const LLAMA_TOKEN_ATTR_NORMAL: llama_token_attr = 1 << 2;
+pub const LLAMA_TOKEN_ATTR_CONTROL: llama_token_attr = 1 << 3;
+pub const LLAMA_TOKEN_ATTR_USER_DEFINED: llama_token_attr = 1 << 4;
+pub const LLAMA_TOKEN_ATTR_BYTE: llama_token_attr = 1 << 5;
+pub const LLAMA_TOKEN_ATTR_NORMALIZED: llama_token_attr = 1 << 6;
+pub const LLAMA_TOKEN_ATTR_LSTRIP: llama_token_attr = 1 << 7;
+pub const LLAMA_TOKEN_ATTR_RSTRIP: llama_token_attr = 1 << 8;
+pub const LLAMA_TOKEN_ATTR_SINGLE_WORD: llama_token_attr = 1 << 9;
 
-c_enum!(
-    /// `enum llama_ftype`: model file types.
-    llama_ftype {
-        LLAMA_FTYPE_ALL_F32 = 0, LLAMA_FTYPE_MOSTLY_F16 = 1, LLAMA_FTYPE_MOSTLY_Q4_0 = 2,
-        LLAMA_FTYPE_MOSTLY_Q4_1 = 3, LLAMA_FTYPE_MOSTLY_Q8_0 = 7, LLAMA_FTYPE_MOSTLY_Q5_0 = 8,
-        LLAMA_FTYPE_MOSTLY_Q5_1 = 9, LLAMA_FTYPE_MOSTLY_Q2_K = 10, LLAMA_FTYPE_MOSTLY_Q3_K_S = 11,
-        LLAMA_FTYPE_MOSTLY_Q3_K_M = 12, LLAMA_FTYPE_MOSTLY_Q3_K_L = 13,
-        LLAMA_FTYPE_MOSTLY_Q4_K_S = 14, LLAMA_FTYPE_MOSTLY_Q4_K_M = 15,
-        LLAMA_FTYPE_MOSTLY_Q5_K_S = 16, LLAMA_FTYPE_MOSTLY_Q5_K_M = 17,
-        LLAMA_FTYPE_MOSTLY_Q6_K = 18, LLAMA_FTYPE_MOSTLY_IQ2_XXS = 19,
-        LLAMA_FTYPE_MOSTLY_IQ2_XS = 20, LLAMA_FTYPE_MOSTLY_Q2_K_S = 21,
-        LLAMA_FTYPE_MOSTLY_IQ3_XS = 22, LLAMA_FTYPE_MOSTLY_IQ3_XXS = 23,
-        LLAMA_FTYPE_MOSTLY_IQ1_S = 24, LLAMA_FTYPE_MOSTLY_IQ4_NL = 25,
-        LLAMA_FTYPE_MOSTLY_IQ3_S = 26, LLAMA_FTYPE_MOSTLY_IQ3_M = 27,
-        LLAMA_FTYPE_MOSTLY_IQ2_S = 28, LLAMA_FTYPE_MOSTLY_IQ2_M = 29,
-        LLAMA_FTYPE_MOSTLY_IQ4_XS = 30, LLAMA_FTYPE_MOSTLY_IQ1_M = 31,
-        LLAMA_FTYPE_MOSTLY_BF16 = 32, LLAMA_FTYPE_MOSTLY_TQ1_0 = 36,
-        LLAMA_FTYPE_MOSTLY_TQ2_0 = 37, LLAMA_FTYPE_MOSTLY_MXFP4_MOE = 38,
-        LLAMA_FTYPE_MOSTLY_NVFP4 = 39, LLAMA_FTYPE_MOSTLY_Q1_0 = 40,
-        LLAMA_FTYPE_MOSTLY_Q2_0 = 41, LLAMA_FTYPE_GUESSED = 1024,
-    }
-);
+/// `enum llama_ftype`: model file types.
+pub type llama_ftype = c_int;
+pub const LLAMA_FTYPE_ALL_F32: llama_ftype = 0;
+pub const LLAMA_FTYPE_MOSTLY_F16: llama_ftype = 1;
+pub const LLAMA_FTYPE_MOSTLY_Q4_0: llama_ftype = 2;
+pub const LLAMA_FTYPE_MOSTLY_Q4_1: llama_ftype = 3;
+pub const LLAMA_FTYPE_MOSTLY_Q8_0: llama_ftype = 7;
+pub const LLAMA_FTYPE_MOSTLY_Q5_0: llama_ftype = 8;
+pub const LLAMA_FTYPE_MOSTLY_Q5_1: llama_ftype = 9;
+pub const LLAMA_FTYPE_MOSTLY_Q2_K: llama_ftype = 10;
+pub const LLAMA_FTYPE_MOSTLY_Q3_K_S: llama_ftype = 11;
+pub const LLAMA_FTYPE_MOSTLY_Q3_K_M: llama_ftype = 12;
+pub const LLAMA_FTYPE_MOSTLY_Q3_K_L: llama_ftype = 13;
+pub const LLAMA_FTYPE_MOSTLY_Q4_K_S: llama_ftype = 14;
+pub const LLAMA_FTYPE_MOSTLY_Q4_K_M: llama_ftype = 15;
+pub const LLAMA_FTYPE_MOSTLY_Q5_K_S: llama_ftype = 16;
+pub const LLAMA_FTYPE_MOSTLY_Q5_K_M: llama_ftype = 17;
+pub const LLAMA_FTYPE_MOSTLY_Q6_K: llama_ftype = 18;
+pub const LLAMA_FTYPE_MOSTLY_IQ2_XXS: llama_ftype = 19;
+pub const LLAMA_FTYPE_MOSTLY_IQ2_XS: llama_ftype = 20;
+pub const LLAMA_FTYPE_MOSTLY_Q2_K_S: llama_ftype = 21;
+pub const LLAMA_FTYPE_MOSTLY_IQ3_XS: llama_ftype = 22;
+pub const LLAMA_FTYPE_MOSTLY_IQ3_XXS: llama_ftype = 23;
+pub const LLAMA_FTYPE_MOSTLY_IQ1_S: llama_ftype = 24;
+pub const LLAMA_FTYPE_MOSTLY_IQ4_NL: llama_ftype = 25;
+pub const LLAMA_FTYPE_MOSTLY_IQ3_S: llama_ftype = 26;
+pub const LLAMA_FTYPE_MOSTLY_IQ3_M: llama_ftype = 27;
+pub const LLAMA_FTYPE_MOSTLY_IQ2_S: llama_ftype = 28;
+pub const LLAMA_FTYPE_MOSTLY_IQ2_M: llama_ftype = 29;
+pub const LLAMA_FTYPE_MOSTLY_IQ4_XS: llama_ftype = 30;
+pub const LLAMA_FTYPE_MOSTLY_IQ1_M: llama_ftype = 31;
+pub const LLAMA_FTYPE_MOSTLY_BF16: llama_ftype = 32;
+pub const LLAMA_FTYPE_MOSTLY_TQ1_0: llama_ftype = 36;
+pub const LLAMA_FTYPE_MOSTLY_TQ2_0: llama_ftype = 37;
+pub const LLAMA_FTYPE_MOSTLY_MXFP4_MOE: llama_ftype = 38;
+pub const LLAMA_FTYPE_MOSTLY_NVFP4: llama_ftype = 39;
+pub const LLAMA_FTYPE_MOSTLY_Q1_0: llama_ftype = 40;
+pub const LLAMA_FTYPE_MOSTLY_Q2_0: llama_ftype = 41;
+pub const LLAMA_FTYPE_GUESSED: llama_ftype = 1024;
 
-c_enum!(
-    /// `enum llama_rope_scaling_type`.
-    llama_rope_scaling_type {
-        LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED = -1, LLAMA_ROPE_SCALING_TYPE_NONE = 0,
-        LLAMA_ROPE_SCALING_TYPE_LINEAR = 1, LLAMA_ROPE_SCALING_TYPE_YARN = 2,
-        LLAMA_ROPE_SCALING_TYPE_LONGROPE = 3, LLAMA_ROPE_SCALING_TYPE_MAX_VALUE = 3,
-    }
-);
+/// `enum llama_rope_scaling_type`.
+pub type llama_rope_scaling_type = c_int;
+pub const LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED: llama_rope_scaling_type = -1;
+pub const LLAMA_ROPE_SCALING_TYPE_NONE: llama_rope_scaling_type = 0;
+pub const LLAMA_ROPE_SCALING_TYPE_LINEAR: llama_rope_scaling_type = 1;
+pub const LLAMA_ROPE_SCALING_TYPE_YARN: llama_rope_scaling_type = 2;
+pub const LLAMA_ROPE_SCALING_TYPE_LONGROPE: llama_rope_scaling_type = 3;
+pub const LLAMA_ROPE_SCALING_TYPE_MAX_VALUE: llama_rope_scaling_type = 3;
 
-c_enum!(
-    /// `enum llama_pooling_type`.
-    llama_pooling_type {
-        LLAMA_POOLING_TYPE_UNSPECIFIED = -1, LLAMA_POOLING_TYPE_NONE = 0,
-        LLAMA_POOLING_TYPE_MEAN = 1, LLAMA_POOLING_TYPE_CLS = 2, LLAMA_POOLING_TYPE_LAST = 3,
-        LLAMA_POOLING_TYPE_RANK = 4,
-    }
-);
+/// `enum llama_pooling_type`.
+pub type llama_pooling_type = c_int;
+pub const LLAMA_POOLING_TYPE_UNSPECIFIED: llama_pooling_type = -1;
+pub const LLAMA_POOLING_TYPE_NONE: llama_pooling_type = 0;
+pub const LLAMA_POOLING_TYPE_MEAN: llama_pooling_type = 1;
+pub const LLAMA_POOLING_TYPE_CLS: llama_pooling_type = 2;
+pub const LLAMA_POOLING_TYPE_LAST: llama_pooling_type = 3;
+pub const LLAMA_POOLING_TYPE_RANK: llama_pooling_type = 4;
 
-c_enum!(
-    /// `enum llama_attention_type`.
-    llama_attention_type {
-        LLAMA_ATTENTION_TYPE_UNSPECIFIED = -1, LLAMA_ATTENTION_TYPE_CAUSAL = 0,
-        LLAMA_ATTENTION_TYPE_NON_CAUSAL = 1,
-    }
-);
+/// `enum llama_attention_type`.
+pub type llama_attention_type = c_int;
+pub const LLAMA_ATTENTION_TYPE_UNSPECIFIED: llama_attention_type = -1;
+pub const LLAMA_ATTENTION_TYPE_CAUSAL: llama_attention_type = 0;
+pub const LLAMA_ATTENTION_TYPE_NON_CAUSAL: llama_attention_type = 1;
 
-c_enum!(
-    /// `enum llama_flash_attn_type`.
-    llama_flash_attn_type {
-        LLAMA_FLASH_ATTN_TYPE_AUTO = -1, LLAMA_FLASH_ATTN_TYPE_DISABLED = 0,
-        LLAMA_FLASH_ATTN_TYPE_ENABLED = 1,
-    }
-);
+/// `enum llama_flash_attn_type`.
+pub type llama_flash_attn_type = c_int;
+pub const LLAMA_FLASH_ATTN_TYPE_AUTO: llama_flash_attn_type = -1;
+pub const LLAMA_FLASH_ATTN_TYPE_DISABLED: llama_flash_attn_type = 0;
+pub const LLAMA_FLASH_ATTN_TYPE_ENABLED: llama_flash_attn_type = 1;
 
-c_enum!(
-    /// `enum llama_split_mode`.
-    llama_split_mode {
-        LLAMA_SPLIT_MODE_NONE = 0, LLAMA_SPLIT_MODE_LAYER = 1, LLAMA_SPLIT_MODE_ROW = 2,
-        LLAMA_SPLIT_MODE_TENSOR = 3,
-    }
-);
+/// `enum llama_split_mode`.
+pub type llama_split_mode = c_int;
+pub const LLAMA_SPLIT_MODE_NONE: llama_split_mode = 0;
+pub const LLAMA_SPLIT_MODE_LAYER: llama_split_mode = 1;
+pub const LLAMA_SPLIT_MODE_ROW: llama_split_mode = 2;
+pub const LLAMA_SPLIT_MODE_TENSOR: llama_split_mode = 3;
 
-c_enum!(
-    /// `enum llama_load_mode`.
-    llama_load_mode {
-        LLAMA_LOAD_MODE_AUTO = -1, LLAMA_LOAD_MODE_NONE = 0, LLAMA_LOAD_MODE_MMAP = 1,
-        LLAMA_LOAD_MODE_MLOCK = 2, LLAMA_LOAD_MODE_MMAP_MLOCK = 3, LLAMA_LOAD_MODE_DIRECT_IO = 4,
-    }
-);
+/// `enum llama_load_mode`.
+pub type llama_load_mode = c_int;
+pub const LLAMA_LOAD_MODE_AUTO: llama_load_mode = -1;
+pub const LLAMA_LOAD_MODE_NONE: llama_load_mode = 0;
+pub const LLAMA_LOAD_MODE_MMAP: llama_load_mode = 1;
+pub const LLAMA_LOAD_MODE_MLOCK: llama_load_mode = 2;
+pub const LLAMA_LOAD_MODE_MMAP_MLOCK: llama_load_mode = 3;
+pub const LLAMA_LOAD_MODE_DIRECT_IO: llama_load_mode = 4;
 
-c_enum!(
-    /// `enum llama_lazy_mode`.
-    llama_lazy_mode {
-        LLAMA_LAZY_MODE_OFF = 0, LLAMA_LAZY_MODE_AUTO = 1, LLAMA_LAZY_MODE_ON = 2,
-    }
-);
+/// `enum llama_lazy_mode`.
+pub type llama_lazy_mode = c_int;
+pub const LLAMA_LAZY_MODE_OFF: llama_lazy_mode = 0;
+pub const LLAMA_LAZY_MODE_AUTO: llama_lazy_mode = 1;
+pub const LLAMA_LAZY_MODE_ON: llama_lazy_mode = 2;
 
-c_enum!(
-    /// `enum llama_context_type`.
-    llama_context_type { LLAMA_CONTEXT_TYPE_DEFAULT = 0, LLAMA_CONTEXT_TYPE_MTP = 1 }
-);
+/// `enum llama_context_type`.
+pub type llama_context_type = c_int;
+pub const LLAMA_CONTEXT_TYPE_DEFAULT: llama_context_type = 0;
+pub const LLAMA_CONTEXT_TYPE_MTP: llama_context_type = 1;
 
-c_enum!(
-    /// `enum llama_model_kv_override_type`.
-    llama_model_kv_override_type {
-        LLAMA_KV_OVERRIDE_TYPE_INT = 0, LLAMA_KV_OVERRIDE_TYPE_FLOAT = 1,
-        LLAMA_KV_OVERRIDE_TYPE_BOOL = 2, LLAMA_KV_OVERRIDE_TYPE_STR = 3,
-    }
-);
+/// `enum llama_model_kv_override_type`.
+pub type llama_model_kv_override_type = c_int;
+pub const LLAMA_KV_OVERRIDE_TYPE_INT: llama_model_kv_override_type = 0;
+pub const LLAMA_KV_OVERRIDE_TYPE_FLOAT: llama_model_kv_override_type = 1;
+pub const LLAMA_KV_OVERRIDE_TYPE_BOOL: llama_model_kv_override_type = 2;
+pub const LLAMA_KV_OVERRIDE_TYPE_STR: llama_model_kv_override_type = 3;
 
-c_enum!(
-    /// `enum llama_model_meta_key`.
-    llama_model_meta_key {
-        LLAMA_MODEL_META_KEY_SAMPLING_SEQUENCE = 0, LLAMA_MODEL_META_KEY_SAMPLING_TOP_K = 1,
-        LLAMA_MODEL_META_KEY_SAMPLING_TOP_P = 2, LLAMA_MODEL_META_KEY_SAMPLING_MIN_P = 3,
-        LLAMA_MODEL_META_KEY_SAMPLING_XTC_PROBABILITY = 4,
-        LLAMA_MODEL_META_KEY_SAMPLING_XTC_THRESHOLD = 5, LLAMA_MODEL_META_KEY_SAMPLING_TEMP = 6,
-        LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_LAST_N = 7,
-        LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_REPEAT = 8,
-        LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT = 9,
-        LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU = 10,
-        LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA = 11,
-    }
-);
+/// `enum llama_model_meta_key`.
+pub type llama_model_meta_key = c_int;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_SEQUENCE: llama_model_meta_key = 0;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_TOP_K: llama_model_meta_key = 1;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_TOP_P: llama_model_meta_key = 2;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_MIN_P: llama_model_meta_key = 3;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_XTC_PROBABILITY: llama_model_meta_key = 4;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_XTC_THRESHOLD: llama_model_meta_key = 5;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_TEMP: llama_model_meta_key = 6;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_LAST_N: llama_model_meta_key = 7;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_REPEAT: llama_model_meta_key = 8;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT: llama_model_meta_key = 9;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU: llama_model_meta_key = 10;
+pub const LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA: llama_model_meta_key = 11;
 
-c_enum!(
-    /// `enum llama_process_type`.
-    llama_process_type { LLAMA_PROCESS_TYPE_ENCODE = 0, LLAMA_PROCESS_TYPE_DECODE = 1 }
-);
+/// `enum llama_process_type`.
+pub type llama_process_type = c_int;
+pub const LLAMA_PROCESS_TYPE_ENCODE: llama_process_type = 0;
+pub const LLAMA_PROCESS_TYPE_DECODE: llama_process_type = 1;
 
 /// `llama_token_data`: one candidate token.
 #[repr(C)]
@@ -754,48 +620,4 @@ const _: () = {
     assert!(size_of::<llama_perf_context_data>() == 48);
     assert!(size_of::<llama_perf_sampler_data>() == 16);
     assert!(size_of::<llama_opt_params>() == 48);
-    assert!(size_of::<ggml_opt_optimizer_params>() == 28);
-};
-
-// ---------------------------------------------------------------------------------------------
-// ggml-backend.h structs used by the device functions in `ggml.rs`
-// ---------------------------------------------------------------------------------------------
-
-/// `struct ggml_backend_dev_caps`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ggml_backend_dev_caps {
-    pub r#async: bool,
-    pub host_buffer: bool,
-    pub buffer_from_host_ptr: bool,
-    pub events: bool,
-    pub mmap_support: bool,
-}
-
-/// `struct ggml_backend_dev_props`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct ggml_backend_dev_props {
-    pub name: *const c_char,
-    pub description: *const c_char,
-    pub memory_free: usize,
-    pub memory_total: usize,
-    pub r#type: ggml_backend_dev_type,
-    pub device_id: *const c_char,
-    pub caps: ggml_backend_dev_caps,
-}
-
-/// `struct ggml_backend_feature`: one (name, value) pair of a backend's feature list.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct ggml_backend_feature {
-    pub name: *const c_char,
-    pub value: *const c_char,
-}
-
-#[cfg(target_pointer_width = "64")]
-const _: () = {
-    assert!(size_of::<ggml_backend_dev_caps>() == 5);
-    assert!(size_of::<ggml_backend_dev_props>() == 56);
-    assert!(offset_of!(ggml_backend_dev_props, caps) == 48);
 };

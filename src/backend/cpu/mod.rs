@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod exec;
+pub mod kernels;
 pub mod ops;
 pub mod pool;
 
