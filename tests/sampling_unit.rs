@@ -118,7 +118,9 @@ fn typical() {
 #[test]
 fn penalties() {
     let p5 = [0.2f32; 5];
-    let cases: [(&[i32], [f32; 5], f32, f32, f32); 6] = [
+    // (accepted tokens, expected p, repeat, freq, present)
+    type Case = (&'static [i32], [f32; 5], f32, f32, f32);
+    let cases: [Case; 6] = [
         (&[0], [0.0, 0.25, 0.25, 0.25, 0.25], 50.0, 0.0, 0.0),
         (&[0, 1, 2], [0.0, 0.0, 0.0, 0.5, 0.5], 50.0, 0.0, 0.0),
         (&[0, 1, 2, 0, 0], [0.0, 0.0, 0.0, 0.5, 0.5], 50.0, 0.0, 0.0),

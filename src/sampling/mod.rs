@@ -27,6 +27,7 @@ use std::any::Any;
 
 use crate::error::Result;
 
+pub mod adaptive_p;
 pub mod chain;
 pub mod dist;
 pub mod empty;
@@ -45,6 +46,7 @@ pub mod top_p;
 pub mod typical;
 pub mod xtc;
 
+pub use adaptive_p::AdaptiveP;
 pub use chain::{Chain, PerfData};
 pub use dist::Dist;
 pub use empty::Empty;
