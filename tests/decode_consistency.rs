@@ -29,8 +29,12 @@ fn shared_dir() -> Option<PathBuf> {
 }
 
 fn load(name: &str) -> Option<Arc<Model>> {
-    let p = shared_dir()?.join("data/models").join(format!("{name}.gguf"));
-    Some(Arc::new(Model::load(&[p], &ModelParams::default()).expect("model loads")))
+    let p = shared_dir()?
+        .join("data/models")
+        .join(format!("{name}.gguf"));
+    Some(Arc::new(
+        Model::load(&[p], &ModelParams::default()).expect("model loads"),
+    ))
 }
 
 fn ctx(m: &Arc<Model>, n_ubatch: u32, n_seq_max: u32) -> Context {
@@ -66,7 +70,9 @@ fn decode(c: &mut Context, toks: &[(i32, i32, i32)]) -> Vec<Vec<f32>> {
         ..Default::default()
     };
     assert_eq!(c.decode(&b).expect("decode"), 0);
-    (0..toks.len()).map(|i| c.logits_ith(i as i32).expect("row").to_vec()).collect()
+    (0..toks.len())
+        .map(|i| c.logits_ith(i as i32).expect("row").to_vec())
+        .collect()
 }
 
 fn rel_rms(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
@@ -85,7 +91,9 @@ fn tokens(n: usize, n_vocab: i32, seed: u64) -> Vec<i32> {
     let mut x = seed;
     (0..n)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((x >> 33) % (n_vocab as u64 - 1)) as i32 + 1
         })
         .collect()
@@ -111,7 +119,11 @@ fn two_sequences_in_one_batch_equal_each_alone() {
         let nv = m.n_vocab();
         let (a, b) = (tokens(9, nv, 1), tokens(17, nv, 2));
         let mut both = ctx(&m, 512, 2);
-        let mut batch: Vec<(i32, i32, i32)> = a.iter().enumerate().map(|(i, &t)| (t, i as i32, 0)).collect();
+        let mut batch: Vec<(i32, i32, i32)> = a
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as i32, 0))
+            .collect();
         batch.extend(b.iter().enumerate().map(|(i, &t)| (t, i as i32, 1)));
         let rows = decode(&mut both, &batch);
         let mut alone = ctx(&m, 512, 1);
@@ -130,7 +142,11 @@ fn ubatch_split_equals_one_ubatch() {
     for name in MODELS {
         let Some(m) = load(name) else { return };
         let t = tokens(200, m.n_vocab(), 3);
-        let batch: Vec<(i32, i32, i32)> = t.iter().enumerate().map(|(i, &t)| (t, i as i32, 0)).collect();
+        let batch: Vec<(i32, i32, i32)> = t
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as i32, 0))
+            .collect();
         let r1 = decode(&mut ctx(&m, 512, 1), &batch);
         let r2 = decode(&mut ctx(&m, 64, 1), &batch);
         let e = rel_rms(&r2, &r1);
@@ -144,7 +160,11 @@ fn seq_rm_tail_and_redecode_reproduces() {
     for name in MODELS {
         let Some(m) = load(name) else { return };
         let t = tokens(40, m.n_vocab(), 4);
-        let batch: Vec<(i32, i32, i32)> = t.iter().enumerate().map(|(i, &t)| (t, i as i32, 0)).collect();
+        let batch: Vec<(i32, i32, i32)> = t
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as i32, 0))
+            .collect();
         let mut c = ctx(&m, 512, 1);
         let first = decode(&mut c, &batch);
         assert!(c.memory_seq_rm(0, 25, -1));
@@ -165,15 +185,27 @@ fn seq_add_shift_matches_fresh_decode() {
         let shift = 7;
         // decode the prefix at 0.., shift it by +7, then decode the rest after it
         let mut c = ctx(&m, 512, 1);
-        let pre: Vec<_> = prefix.iter().enumerate().map(|(i, &t)| (t, i as i32, 0)).collect();
+        let pre: Vec<_> = prefix
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as i32, 0))
+            .collect();
         decode(&mut c, &pre);
         c.memory_seq_add(0, -1, -1, shift);
         assert_eq!(c.memory_seq_pos_max(0), 19 + shift);
-        let tail: Vec<_> = rest.iter().enumerate().map(|(i, &t)| (t, 20 + shift + i as i32, 0)).collect();
+        let tail: Vec<_> = rest
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, 20 + shift + i as i32, 0))
+            .collect();
         let shifted = decode(&mut c, &tail);
         // fresh: the prefix decoded at the shifted positions directly
         let mut f = ctx(&m, 512, 1);
-        let pre2: Vec<_> = prefix.iter().enumerate().map(|(i, &t)| (t, shift + i as i32, 0)).collect();
+        let pre2: Vec<_> = prefix
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, shift + i as i32, 0))
+            .collect();
         decode(&mut f, &pre2);
         let fresh = decode(&mut f, &tail);
         let e = rel_rms(&shifted, &fresh);
