@@ -153,14 +153,14 @@ impl Sampler for Dry {
             let mut longest: i32 = -1;
             for tail in tails {
                 let seq_len = tail.len() as i32;
-                if seq_len > longest && seq_len <= i as i32 {
-                    if tail
+                if seq_len > longest
+                    && seq_len <= i as i32
+                    && tail
                         .iter()
                         .enumerate()
                         .all(|(off, &t)| t == self.rat(i - off - 1))
-                    {
-                        longest = seq_len;
-                    }
+                {
+                    longest = seq_len;
                 }
             }
             if longest >= 0 {
