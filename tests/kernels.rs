@@ -90,7 +90,12 @@ fn simd_matches_scalar_for_every_type() {
 #[test]
 fn tiles_compose_to_the_whole_product() {
     let mut rng = Rng::new(11);
-    for ty in [GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::F16] {
+    for ty in [
+        GgmlType::Q4_0,
+        GgmlType::Q4_K,
+        GgmlType::Q6_K,
+        GgmlType::F16,
+    ] {
         let (m, n, k) = (37, 19, 512);
         let (w, ws) = random_weights(ty, m, k, &mut rng);
         let (a, s) = random_acts(ty, n, k, &mut rng);
@@ -107,7 +112,12 @@ fn tiles_compose_to_the_whole_product() {
             // SAFETY: the four tiles are disjoint and inside the n×m buffer `dst`.
             unsafe { mul_mat_raw(&mm, rows, acts, p, m).expect("tile") };
         }
-        assert_eq!(whole, dst, "{}", ty.name());
+        // Small tiles may take a different kernel (the tiled GEMM needs ≥ 8 activation rows),
+        // so allow float rounding; every element must have been written.
+        let scale = whole.iter().fold(1.0f32, |x, v| x.max(v.abs()));
+        for (a, b) in whole.iter().zip(&dst) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{}: {a} vs {b}", ty.name());
+        }
     }
 }
 
