@@ -24,6 +24,7 @@ use llama::quant::GgmlType;
 /// Upstream's ggml through `dlopen`: a context, one weight and activation tensor, 8 mul_mat
 /// nodes reading them, computed by `ggml_graph_compute_with_ctx`.
 mod upstream {
+    #![allow(clippy::missing_transmute_annotations)] // each target type is the field's type
     use std::ffi::{c_void, CString};
 
     use llama::quant::GgmlType;
