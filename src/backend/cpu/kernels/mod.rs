@@ -104,6 +104,10 @@ pub struct KernelTable {
     /// The instruction set these kernels use.
     pub isa: Isa,
     by_type: [Option<TypeKernels>; 64],
+    /// Activation quantizers (same bytes in every table).
+    q8_0: fn(&[f32], &mut [u8]),
+    q8_1: fn(&[f32], &mut [u8]),
+    q8_k: fn(&[f32], &mut [u8]),
 }
 
 impl KernelTable {
@@ -170,9 +174,9 @@ pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result
         )));
     }
     match ty {
-        GgmlType::Q8_0 => quantize::quantize_row_q8_0(src, dst),
-        GgmlType::Q8_1 => quantize::quantize_row_q8_1(src, dst),
-        GgmlType::Q8_K => quantize::quantize_row_q8_k(src, dst),
+        GgmlType::Q8_0 => (table().q8_0)(src, dst),
+        GgmlType::Q8_1 => (table().q8_1)(src, dst),
+        GgmlType::Q8_K => (table().q8_k)(src, dst),
         GgmlType::F16 => quantize::convert_row_f16(src, dst),
         GgmlType::BF16 => quantize::convert_row_bf16(src, dst),
         GgmlType::F32 => quantize::convert_row_f32(src, dst),
@@ -248,5 +252,8 @@ fn build_scalar() -> KernelTable {
     KernelTable {
         isa: Isa::Scalar,
         by_type,
+        q8_0: quantize::quantize_row_q8_0,
+        q8_1: quantize::quantize_row_q8_1,
+        q8_k: quantize::quantize_row_q8_k,
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Integer sums are exact, so results equal the other kernels' up to float summation order.
 
-#![allow(clippy::needless_range_loop)] // index loops mirror the block formats
+#![allow(clippy::needless_range_loop)]
+// index loops mirror the block formats
 // The AVX-512 intrinsics are stable since Rust 1.89 (Cargo.toml still says 1.80: the lead is
 // told to raise it).
 #![allow(clippy::incompatible_msrv)]

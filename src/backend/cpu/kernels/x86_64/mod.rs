@@ -10,6 +10,7 @@ mod avx512;
 mod float;
 mod kquants;
 mod legacy;
+mod quantize;
 
 use std::arch::x86_64::*;
 
@@ -26,6 +27,9 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
     }
     let mut t = build_scalar();
     t.isa = super::Isa::Avx2;
+    t.q8_0 = quantize::quantize_row_q8_0;
+    t.q8_1 = quantize::quantize_row_q8_1;
+    t.q8_k = quantize::quantize_row_q8_k;
     let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
     legacy::register(&mut set);
     kquants::register(&mut set);
