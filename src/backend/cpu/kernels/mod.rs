@@ -1,0 +1,222 @@
+//! CPU matmul kernels: activation quantization, dot products per weight type, and the
+//! GEMV / GEMM driver the `mul_mat` op calls.
+//!
+//! ## How upstream does it, and so do we
+//! A matmul `dst = W · x` (W: `[k, m]` weight rows, x: `n` activation rows of `k` f32) first
+//! converts every activation row into the weight type's *vec-dot type* ([`vec_dot_type`]:
+//! Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4, Q8_1 for Q4_1/Q5_1, Q8_K for the k-quants, IQ and TQ
+//! types, F16/BF16/F32 for themselves) with [`quantize_activations`], then takes integer dot
+//! products block by block ([`mul_mat`] / [`mul_mat_raw`]).
+//!
+//! ## Using it from the `mul_mat` op (engine)
+//! 1. Scratch: `act_row_size(wty, k)` bytes per activation row (the planner counts it).
+//! 2. Each thread converts its share of activation rows: `quantize_activations(vdt, src_row, dst_row)`
+//!    (for F32 weights the f32 rows may be used directly: `vec_dot_type` is F32 and a row of f32
+//!    bytes is the format).
+//! 3. Barrier; then each thread computes a disjoint tile with [`mul_mat_raw`]:
+//!    GEMV (`n == 1`): split weight rows, e.g. thread `ith` takes rows `ith*m/nth..(ith+1)*m/nth`;
+//!    GEMM: split weight rows the same way (each thread then streams all activation rows, which
+//!    stay in cache) or split into (rows × acts) tiles when `m` is small. No kernel allocates;
+//!    rows ranges of any length work (multiples of 16 are slightly better).
+//!
+//! The activation rows produced here use a private layout for Q8_0 / Q8_1 (4 blocks
+//! interleaved, see `quantize.rs`): same byte size as ggml's, but only these kernels read them.
+//!
+//! ## Structure
+//! `generic/` holds the scalar kernels (the oracles, and the fallback); `x86_64/` the AVX2 +
+//! FMA + F16C kernels. [`table`] picks the best available set once, at first use, into a table
+//! of safe function pointers; AVX-512 or NEON sets would be further tables chosen the same way.
+
+mod gemm;
+pub mod generic;
+pub mod quantize;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::quant::GgmlType;
+
+pub use gemm::{mul_mat, mul_mat_raw, MatMul};
+
+/// Most activation rows one kernel call handles (the GEMM micro-tile height).
+pub const MAX_NY: usize = 8;
+
+/// `fn(k, weight_row, activation_row) -> dot`: one dot product of `k` elements.
+pub type VecDotFn = fn(usize, &[u8], &[u8]) -> f32;
+
+/// `fn(k, weight_row, act, act_stride, out)`: dot products of one weight row with
+/// `out.len()` (1..=[`MAX_NY`]) activation rows starting at `act`, `act_stride` bytes apart.
+/// Panics (never reads out of bounds) if the slices are too short.
+pub type RowsFn = fn(usize, &[u8], &[u8], usize, &mut [f32]);
+
+/// The kernels of one weight type in one instruction set.
+#[derive(Clone, Copy)]
+pub struct TypeKernels {
+    /// Single dot product.
+    pub vec_dot: VecDotFn,
+    /// One weight row × up to `max_ny` activation rows.
+    pub rows: RowsFn,
+    /// Best tile height for `rows` (≤ [`MAX_NY`]).
+    pub max_ny: usize,
+}
+
+/// Instruction set of a kernel table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable scalar code.
+    Scalar,
+    /// x86-64 AVX2 + FMA + F16C.
+    Avx2,
+}
+
+/// A kernel per weight type, chosen for one instruction set.
+pub struct KernelTable {
+    /// The instruction set these kernels use.
+    pub isa: Isa,
+    by_type: [Option<TypeKernels>; 64],
+}
+
+impl KernelTable {
+    /// The kernels for weight type `ty`, if it can be multiplied.
+    pub fn get(&self, ty: GgmlType) -> Option<&TypeKernels> {
+        self.by_type.get(ty as usize).and_then(|k| k.as_ref())
+    }
+}
+
+/// Weight types with a kernel.
+pub const SUPPORTED: &[GgmlType] = &[
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::TQ1_0,
+    GgmlType::TQ2_0,
+    GgmlType::MXFP4,
+];
+
+/// The activation format upstream's `type_traits_cpu[weight].vec_dot_type` names, or `None`
+/// when no kernel exists for `weight`.
+pub fn vec_dot_type(weight: GgmlType) -> Option<GgmlType> {
+    use GgmlType::*;
+    Some(match weight {
+        F32 => F32,
+        F16 => F16,
+        BF16 => BF16,
+        Q4_0 | Q5_0 | Q8_0 | IQ4_NL | MXFP4 => Q8_0,
+        Q4_1 | Q5_1 => Q8_1,
+        Q2_K | Q3_K | Q4_K | Q5_K | Q6_K | IQ4_XS | TQ1_0 | TQ2_0 => Q8_K,
+        _ => return None,
+    })
+}
+
+/// Bytes of one converted activation row of `k` elements for weight type `weight`.
+pub fn act_row_size(weight: GgmlType, k: usize) -> Result<usize> {
+    let vdt = vec_dot_type(weight)
+        .ok_or_else(|| Error::unsupported(format!("mul_mat: no kernel for {}", weight.name())))?;
+    Ok(vdt.row_size(k as u64)? as usize)
+}
+
+/// Converts one f32 activation row `src` into `ty` (a vec-dot type) in `dst`, which must hold
+/// at least `ty.row_size(src.len())` bytes.
+pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
+    let need = ty.row_size(src.len() as u64)? as usize;
+    if dst.len() < need {
+        return Err(Error::invalid(format!(
+            "quantize_activations: {} row of {} needs {need} bytes, got {}",
+            ty.name(),
+            src.len(),
+            dst.len()
+        )));
+    }
+    match ty {
+        GgmlType::Q8_0 => quantize::quantize_row_q8_0(src, dst),
+        GgmlType::Q8_1 => quantize::quantize_row_q8_1(src, dst),
+        GgmlType::Q8_K => quantize::quantize_row_q8_k(src, dst),
+        GgmlType::F16 => quantize::convert_row_f16(src, dst),
+        GgmlType::BF16 => quantize::convert_row_bf16(src, dst),
+        GgmlType::F32 => quantize::convert_row_f32(src, dst),
+        _ => {
+            return Err(Error::unsupported(format!(
+                "quantize_activations: {} is not a vec_dot type",
+                ty.name()
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The best kernel table for this CPU, chosen once.
+pub fn table() -> &'static KernelTable {
+    static BEST: OnceLock<KernelTable> = OnceLock::new();
+    BEST.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = x86_64::avx2_table() {
+            return t;
+        }
+        build_scalar()
+    })
+}
+
+/// The portable scalar table (the oracle).
+pub fn scalar_table() -> &'static KernelTable {
+    static SCALAR: OnceLock<KernelTable> = OnceLock::new();
+    SCALAR.get_or_init(build_scalar)
+}
+
+/// Scalar `rows` built from a `vec_dot`.
+macro_rules! scalar_rows {
+    ($f:path) => {{
+        fn rows(k: usize, w: &[u8], y: &[u8], ys: usize, out: &mut [f32]) {
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = $f(k, w, &y[j * ys..]);
+            }
+        }
+        TypeKernels {
+            vec_dot: $f,
+            rows,
+            max_ny: 1,
+        }
+    }};
+}
+
+fn build_scalar() -> KernelTable {
+    use generic::{float, kquants as kq, legacy as lg};
+    use GgmlType::*;
+    let mut by_type: [Option<TypeKernels>; 64] = [None; 64];
+    let mut set = |t: GgmlType, k: TypeKernels| by_type[t as usize] = Some(k);
+    set(F32, scalar_rows!(float::vec_dot_f32));
+    set(F16, scalar_rows!(float::vec_dot_f16));
+    set(BF16, scalar_rows!(float::vec_dot_bf16));
+    set(Q4_0, scalar_rows!(lg::vec_dot_q4_0));
+    set(Q4_1, scalar_rows!(lg::vec_dot_q4_1));
+    set(Q5_0, scalar_rows!(lg::vec_dot_q5_0));
+    set(Q5_1, scalar_rows!(lg::vec_dot_q5_1));
+    set(Q8_0, scalar_rows!(lg::vec_dot_q8_0));
+    set(IQ4_NL, scalar_rows!(lg::vec_dot_iq4_nl));
+    set(MXFP4, scalar_rows!(lg::vec_dot_mxfp4));
+    set(Q2_K, scalar_rows!(kq::vec_dot_q2_k));
+    set(Q3_K, scalar_rows!(kq::vec_dot_q3_k));
+    set(Q4_K, scalar_rows!(kq::vec_dot_q4_k));
+    set(Q5_K, scalar_rows!(kq::vec_dot_q5_k));
+    set(Q6_K, scalar_rows!(kq::vec_dot_q6_k));
+    set(IQ4_XS, scalar_rows!(kq::vec_dot_iq4_xs));
+    set(TQ1_0, scalar_rows!(kq::vec_dot_tq1_0));
+    set(TQ2_0, scalar_rows!(kq::vec_dot_tq2_0));
+    KernelTable {
+        isa: Isa::Scalar,
+        by_type,
+    }
+}

@@ -1,0 +1,280 @@
+//! AVX2 kernels of the 32-element block types. Weight blocks are taken four at a time (one
+//! x4 group of the activation row), unpacked to 32 bytes each, and multiplied with each of the
+//! `NY` activation rows with `maddubs` (signed weights through the `|x| · sign(y, x)` trick);
+//! the four block sums are reduced into one vector and scaled with four `d_x · d_y` at once.
+
+use std::arch::x86_64::*;
+
+use super::{f16_load, hsum_epi32, hsum_ps128, reduce4, rows_wrapper};
+use crate::backend::cpu::kernels::generic::legacy::{e8m0_half, KVALUES_IQ4NL, KVALUES_MXFP4};
+use crate::backend::cpu::kernels::quantize::{Q8_0_X4, Q8_1_X4};
+use crate::backend::cpu::kernels::TypeKernels;
+use crate::quant::GgmlType;
+
+/// A 32-element weight block format: its size, scale and 32 unpacked i8 values.
+pub(super) trait Block32 {
+    const BYTES: usize;
+    /// Weight values are signed (dot with `sign` trick) rather than unsigned.
+    const SIGNED: bool;
+    unsafe fn scale(b: *const u8) -> f32;
+    /// The min (Q4_1 / Q5_1); zero otherwise.
+    unsafe fn min(_b: *const u8) -> f32 {
+        0.0
+    }
+    unsafe fn values(b: *const u8) -> __m256i;
+}
+
+/// Low nibbles of the 16 bytes at `p` in the low lane, high nibbles in the high lane.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn nibbles(p: *const u8) -> __m256i {
+    let q = _mm_loadu_si128(p as *const __m128i);
+    let m = _mm_set1_epi8(0x0F);
+    let lo = _mm_and_si128(q, m);
+    let hi = _mm_and_si128(_mm_srli_epi16(q, 4), m);
+    _mm256_set_m128i(hi, lo)
+}
+
+/// 0x10 in byte j where bit j of the 32-bit `qh` is set.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn high_bits(p: *const u8) -> __m256i {
+    let qh = (p as *const u32).read_unaligned();
+    let v = _mm256_set1_epi32(qh as i32);
+    let spread = _mm256_setr_epi64x(
+        0,
+        0x0101_0101_0101_0101,
+        0x0202_0202_0202_0202,
+        0x0303_0303_0303_0303,
+    );
+    let bytes = _mm256_shuffle_epi8(v, spread);
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
+}
+
+pub(super) struct Q4_0;
+impl Block32 for Q4_0 {
+    const BYTES: usize = 18;
+    const SIGNED: bool = true;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        f16_load(b)
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        _mm256_sub_epi8(nibbles(b.add(2)), _mm256_set1_epi8(8))
+    }
+}
+
+pub(super) struct Q8_0;
+impl Block32 for Q8_0 {
+    const BYTES: usize = 34;
+    const SIGNED: bool = true;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        f16_load(b)
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        _mm256_loadu_si256(b.add(2) as *const __m256i)
+    }
+}
+
+pub(super) struct Q5_0;
+impl Block32 for Q5_0 {
+    const BYTES: usize = 22;
+    const SIGNED: bool = true;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        f16_load(b)
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        let v = _mm256_or_si256(nibbles(b.add(6)), high_bits(b.add(2)));
+        _mm256_sub_epi8(v, _mm256_set1_epi8(16))
+    }
+}
+
+pub(super) struct Q4_1;
+impl Block32 for Q4_1 {
+    const BYTES: usize = 20;
+    const SIGNED: bool = false;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        f16_load(b)
+    }
+    #[inline(always)]
+    unsafe fn min(b: *const u8) -> f32 {
+        f16_load(b.add(2))
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        nibbles(b.add(4))
+    }
+}
+
+pub(super) struct Q5_1;
+impl Block32 for Q5_1 {
+    const BYTES: usize = 24;
+    const SIGNED: bool = false;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        f16_load(b)
+    }
+    #[inline(always)]
+    unsafe fn min(b: *const u8) -> f32 {
+        f16_load(b.add(2))
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        _mm256_or_si256(nibbles(b.add(8)), high_bits(b.add(4)))
+    }
+}
+
+pub(super) struct Iq4Nl;
+impl Block32 for Iq4Nl {
+    const BYTES: usize = 18;
+    const SIGNED: bool = true;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        f16_load(b)
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        let t = _mm_loadu_si128(KVALUES_IQ4NL.as_ptr() as *const __m128i);
+        _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nibbles(b.add(2)))
+    }
+}
+
+pub(super) struct Mxfp4;
+impl Block32 for Mxfp4 {
+    const BYTES: usize = 17;
+    const SIGNED: bool = true;
+    #[inline(always)]
+    unsafe fn scale(b: *const u8) -> f32 {
+        e8m0_half(*b)
+    }
+    #[inline(always)]
+    unsafe fn values(b: *const u8) -> __m256i {
+        let t = _mm_loadu_si128(KVALUES_MXFP4.as_ptr() as *const __m128i);
+        _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nibbles(b.add(1)))
+    }
+}
+
+/// i32×8 partial sums of one weight block (`ax`, `sx` as prepared by `prep`) with 32 quants.
+#[inline(always)]
+unsafe fn block_dot<B: Block32>(ax: __m256i, sx: __m256i, q: *const u8) -> __m256i {
+    let y = _mm256_loadu_si256(q as *const __m256i);
+    let p = if B::SIGNED {
+        _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, sx))
+    } else {
+        _mm256_maddubs_epi16(ax, y)
+    };
+    _mm256_madd_epi16(p, _mm256_set1_epi16(1))
+}
+
+/// (`|x|` or x, x) for the dot trick.
+#[inline(always)]
+unsafe fn prep<B: Block32>(b: *const u8) -> (__m256i, __m256i) {
+    let x = B::values(b);
+    if B::SIGNED {
+        (_mm256_abs_epi8(x), x)
+    } else {
+        (x, x)
+    }
+}
+
+/// One weight row of `B` against `NY` rows of x4 Q8_0 (or Q8_1 when `B` has a min).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn rows_b32<B: Block32, const NY: usize>(
+    k: usize,
+    w: *const u8,
+    y: *const u8,
+    ys: usize,
+    out: *mut f32,
+) {
+    let nb = k / 32;
+    let ng = nb / 4;
+    let has_min = !B::SIGNED;
+    let (gbytes, qoff, bbytes) = if has_min {
+        (Q8_1_X4, 16, 36)
+    } else {
+        (Q8_0_X4, 8, 34)
+    };
+    let mut acc = [_mm_setzero_ps(); NY];
+    for g in 0..ng {
+        let wb = w.add(4 * g * B::BYTES);
+        let (a0, s0) = prep::<B>(wb);
+        let (a1, s1) = prep::<B>(wb.add(B::BYTES));
+        let (a2, s2) = prep::<B>(wb.add(2 * B::BYTES));
+        let (a3, s3) = prep::<B>(wb.add(3 * B::BYTES));
+        let dw = _mm_setr_ps(
+            B::scale(wb),
+            B::scale(wb.add(B::BYTES)),
+            B::scale(wb.add(2 * B::BYTES)),
+            B::scale(wb.add(3 * B::BYTES)),
+        );
+        let mw = if has_min {
+            _mm_setr_ps(
+                B::min(wb),
+                B::min(wb.add(B::BYTES)),
+                B::min(wb.add(2 * B::BYTES)),
+                B::min(wb.add(3 * B::BYTES)),
+            )
+        } else {
+            _mm_setzero_ps()
+        };
+        for (j, a) in acc.iter_mut().enumerate() {
+            let yg = y.add(j * ys + g * gbytes);
+            let dy = _mm_cvtph_ps(_mm_loadl_epi64(yg as *const __m128i));
+            let q = yg.add(qoff);
+            let s = reduce4(
+                block_dot::<B>(a0, s0, q),
+                block_dot::<B>(a1, s1, q.add(32)),
+                block_dot::<B>(a2, s2, q.add(64)),
+                block_dot::<B>(a3, s3, q.add(96)),
+            );
+            *a = _mm_fmadd_ps(_mm_mul_ps(dw, dy), _mm_cvtepi32_ps(s), *a);
+            if has_min {
+                let sy = _mm_cvtph_ps(_mm_loadl_epi64(yg.add(8) as *const __m128i));
+                *a = _mm_fmadd_ps(mw, sy, *a);
+            }
+        }
+    }
+    let mut tail = [0.0f32; NY];
+    for ib in 4 * ng..nb {
+        let wb = w.add(ib * B::BYTES);
+        let (ax, sx) = prep::<B>(wb);
+        let (dw, mw) = (B::scale(wb), B::min(wb));
+        for (j, t) in tail.iter_mut().enumerate() {
+            let yb = y.add(j * ys + ng * gbytes + (ib - 4 * ng) * bbytes);
+            let s = hsum_epi32(block_dot::<B>(ax, sx, yb.add(bbytes - 32)));
+            *t += dw * f16_load(yb) * s as f32;
+            if has_min {
+                *t += mw * f16_load(yb.add(2));
+            }
+        }
+    }
+    for j in 0..NY {
+        *out.add(j) = hsum_ps128(acc[j]) + tail[j];
+    }
+}
+
+rows_wrapper!(q4_0, rows_b32[Q4_0,], GgmlType::Q4_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
+rows_wrapper!(q8_0, rows_b32[Q8_0,], GgmlType::Q8_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
+rows_wrapper!(q5_0, rows_b32[Q5_0,], GgmlType::Q5_0, GgmlType::Q8_0, [1, 2, 3, 4]);
+rows_wrapper!(q4_1, rows_b32[Q4_1,], GgmlType::Q4_1, GgmlType::Q8_1, [1, 2, 3, 4]);
+rows_wrapper!(q5_1, rows_b32[Q5_1,], GgmlType::Q5_1, GgmlType::Q8_1, [1, 2, 3, 4]);
+rows_wrapper!(iq4_nl, rows_b32[Iq4Nl,], GgmlType::IQ4_NL, GgmlType::Q8_0, [1, 2, 3, 4]);
+rows_wrapper!(mxfp4, rows_b32[Mxfp4,], GgmlType::MXFP4, GgmlType::Q8_0, [1, 2, 3, 4]);
+
+pub(super) fn register(set: &mut impl FnMut(GgmlType, TypeKernels)) {
+    set(GgmlType::Q4_0, q4_0());
+    set(GgmlType::Q8_0, q8_0());
+    set(GgmlType::Q5_0, q5_0());
+    set(GgmlType::Q4_1, q4_1());
+    set(GgmlType::Q5_1, q5_1());
+    set(GgmlType::IQ4_NL, iq4_nl());
+    set(GgmlType::MXFP4, mxfp4());
+}

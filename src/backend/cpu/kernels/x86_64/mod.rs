@@ -1,0 +1,136 @@
+//! AVX2 + FMA + F16C kernels. Every kernel is an `unsafe fn` with
+//! `#[target_feature(enable = "avx2,fma,f16c")]` taking raw pointers; each is reached only
+//! through a safe wrapper (made by `rows_wrapper!`) that checks slice lengths, and the wrappers
+//! go into the table only after `is_x86_feature_detected!` has seen all three features.
+//!
+//! A kernel computes one weight row against `NY` activation rows (a const generic): the weight
+//! blocks are unpacked once into registers and reused for the `NY` rows.
+
+mod float;
+mod kquants;
+mod legacy;
+
+use std::arch::x86_64::*;
+
+use super::{build_scalar, KernelTable, TypeKernels, MAX_NY};
+use crate::quant::GgmlType;
+
+/// The AVX2 table, or `None` when this CPU lacks AVX2, FMA or F16C.
+pub(super) fn avx2_table() -> Option<KernelTable> {
+    if !(is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c"))
+    {
+        return None;
+    }
+    let mut t = build_scalar();
+    t.isa = super::Isa::Avx2;
+    let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
+    legacy::register(&mut set);
+    kquants::register(&mut set);
+    float::register(&mut set);
+    Some(t)
+}
+
+/// Builds a safe `RowsFn` + `VecDotFn` pair around an AVX2 kernel
+/// `unsafe fn kern<..., const NY: usize>` (written `kern[generic args before NY,]`)
+/// `(k, w: *const u8, y: *const u8, ys: usize, out: *mut f32)`.
+/// `$ny` lists the tile heights instantiated (1 up to the type's `max_ny`).
+macro_rules! rows_wrapper {
+    ($name:ident, $kern:ident [$($pre:tt)*], $wty:expr, $aty:expr, [$($ny:literal),*]) => {
+        pub(super) fn $name() -> crate::backend::cpu::kernels::TypeKernels {
+            const NYS: &[usize] = &[$($ny),*];
+            #[inline(always)]
+            unsafe fn call<const N: usize>(k: usize, w: *const u8, y: *const u8, ys: usize, o: *mut f32) {
+                $kern::<$($pre)* N>(k, w, y, ys, o)
+            }
+            fn rows(k: usize, w: &[u8], y: &[u8], ys: usize, out: &mut [f32]) {
+                let (wt, at): (crate::quant::GgmlType, crate::quant::GgmlType) = ($wty, $aty);
+                let wrow = k / wt.block_size() * wt.type_size();
+                let arow = k / at.block_size() * at.type_size();
+                let ny = out.len();
+                assert!(
+                    k % wt.block_size() == 0
+                        && k % at.block_size() == 0
+                        && w.len() >= wrow
+                        && (ny == 0
+                            || (ny - 1).checked_mul(ys).and_then(|v| v.checked_add(arow)).is_some_and(|e| e <= y.len())),
+                    "kernel called with short slices"
+                );
+                let max = NYS[NYS.len() - 1];
+                let mut j0 = 0;
+                while j0 < ny {
+                    let n = (ny - j0).min(max);
+                    // SAFETY: this wrapper is put in a table only after `is_x86_feature_detected!`
+                    // found avx2, fma and f16c (see `avx2_table`); the assert above proves the
+                    // kernel's reads (k/block blocks of `w`, rows j0..j0+n of `y`, `ys` apart)
+                    // are inside the slices, and it writes `out[j0..j0+n]` only.
+                    unsafe {
+                        let (wp, yp, op) = (w.as_ptr(), y.as_ptr().add(j0 * ys), out.as_mut_ptr().add(j0));
+                        match n {
+                            $($ny => call::<$ny>(k, wp, yp, ys, op),)*
+                            _ => unreachable!(),
+                        }
+                    }
+                    j0 += n;
+                }
+            }
+            fn vec_dot(k: usize, w: &[u8], y: &[u8]) -> f32 {
+                let mut o = [0.0f32];
+                rows(k, w, y, 0, &mut o);
+                o[0]
+            }
+            crate::backend::cpu::kernels::TypeKernels { vec_dot, rows, max_ny: NYS[NYS.len() - 1] }
+        }
+    };
+}
+pub(crate) use rows_wrapper;
+
+const _: () = assert!(MAX_NY == 8);
+
+/// f16 bits at `p` → f32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f16_load(p: *const u8) -> f32 {
+    let bits = (p as *const u16).read_unaligned();
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+}
+
+/// Sum of the 4 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn hsum_ps128(v: __m128) -> f32 {
+    let t = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    let t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    _mm_cvtss_f32(t)
+}
+
+/// Sum of the 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn hsum_ps(v: __m256) -> f32 {
+    hsum_ps128(_mm_add_ps(
+        _mm256_castps256_ps128(v),
+        _mm256_extractf128_ps(v, 1),
+    ))
+}
+
+/// Sum of the 8 i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn hsum_epi32(v: __m256i) -> i32 {
+    let t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0b01_00_11_10));
+    let t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0b10_11_00_01));
+    _mm_cvtsi128_si32(t)
+}
+
+/// `[Σa, Σb, Σc, Σd]` of four i32×8 vectors.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn reduce4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> __m128i {
+    let ab = _mm256_hadd_epi32(a, b);
+    let cd = _mm256_hadd_epi32(c, d);
+    let s = _mm256_hadd_epi32(ab, cd);
+    _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1))
+}
