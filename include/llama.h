@@ -450,16 +450,6 @@ typedef struct llama_chat_message {
   const char *content;
 } llama_chat_message;
 
-enum llama_token_type {
-  LLAMA_TOKEN_TYPE_UNDEFINED = 0,
-  LLAMA_TOKEN_TYPE_NORMAL = 1,
-  LLAMA_TOKEN_TYPE_UNKNOWN = 2,
-  LLAMA_TOKEN_TYPE_CONTROL = 3,
-  LLAMA_TOKEN_TYPE_USER_DEFINED = 4,
-  LLAMA_TOKEN_TYPE_UNUSED = 5,
-  LLAMA_TOKEN_TYPE_BYTE = 6,
-};
-
 typedef struct llama_logit_bias {
   llama_token token;
   float bias;
@@ -468,6 +458,16 @@ typedef struct llama_logit_bias {
 struct llama_perf_sampler_data {
   double t_sample_ms;
   int32_t n_sample;
+};
+
+enum llama_token_type {
+  LLAMA_TOKEN_TYPE_UNDEFINED = 0,
+  LLAMA_TOKEN_TYPE_NORMAL = 1,
+  LLAMA_TOKEN_TYPE_UNKNOWN = 2,
+  LLAMA_TOKEN_TYPE_CONTROL = 3,
+  LLAMA_TOKEN_TYPE_USER_DEFINED = 4,
+  LLAMA_TOKEN_TYPE_UNUSED = 5,
+  LLAMA_TOKEN_TYPE_BYTE = 6,
 };
 
 LLAMA_API const char *llama_ftype_name(enum llama_ftype ftype);
@@ -701,6 +701,16 @@ LLAMA_API struct llama_sampler *llama_sampler_init_xtc(float p, float t, size_t 
 LLAMA_API struct llama_sampler *llama_sampler_init_top_n_sigma(float n);
 LLAMA_API struct llama_sampler *llama_sampler_init_mirostat(int32_t n_vocab, uint32_t seed, float tau, float eta, int32_t m);
 LLAMA_API struct llama_sampler *llama_sampler_init_mirostat_v2(uint32_t seed, float tau, float eta);
+LLAMA_API struct llama_sampler *llama_sampler_init_grammar(const struct llama_vocab *vocab, const char *grammar_str, const char *grammar_root);
+DEPRECATED(LLAMA_API struct llama_sampler *llama_sampler_init_grammar_lazy(const struct llama_vocab *vocab, const char *grammar_str, const char *grammar_root, const char **trigger_words, size_t num_trigger_words, const llama_token *trigger_tokens, size_t num_trigger_tokens), "use llama_sampler_init_grammar_lazy_patterns instead");
+LLAMA_API struct llama_sampler *llama_sampler_init_grammar_lazy_patterns(const struct llama_vocab *vocab, const char *grammar_str, const char *grammar_root, const char **trigger_patterns, size_t num_trigger_patterns, const llama_token *trigger_tokens, size_t num_trigger_tokens);
+LLAMA_API struct llama_sampler *llama_sampler_init_penalties(int32_t n_vocab, int32_t penalty_last_n, float penalty_repeat, float penalty_freq, float penalty_present);
+LLAMA_API struct llama_sampler *llama_sampler_init_dry(const struct llama_vocab *vocab, float dry_multiplier, float dry_base, int32_t dry_allowed_length, int32_t dry_penalty_last_n, const char **seq_breakers, size_t num_breakers);
+LLAMA_API struct llama_sampler *llama_sampler_init_adaptive_p(float target, float decay, uint32_t seed);
+LLAMA_API struct llama_sampler *llama_sampler_init_logit_bias(int32_t n_vocab, int32_t n_logit_bias, const struct llama_logit_bias *logit_bias);
+LLAMA_API struct llama_sampler *llama_sampler_init_infill(const struct llama_vocab *vocab);
+LLAMA_API uint32_t llama_sampler_get_seed(const struct llama_sampler *smpl);
+LLAMA_API llama_token llama_sampler_sample(struct llama_sampler *smpl, struct llama_context *ctx, int32_t idx);
 LLAMA_API int32_t llama_split_path(char *split_path, size_t maxlen, const char *path_prefix, int32_t split_no, int32_t split_count);
 LLAMA_API int32_t llama_split_prefix(char *split_prefix, size_t maxlen, const char *split_path, int32_t split_no, int32_t split_count);
 LLAMA_API const char *llama_print_system_info(void);
@@ -709,6 +719,9 @@ LLAMA_API void llama_log_set(ggml_log_callback log_callback, void *user_data);
 LLAMA_API struct llama_perf_context_data llama_perf_context(const struct llama_context *ctx);
 LLAMA_API void llama_perf_context_print(const struct llama_context *ctx);
 LLAMA_API void llama_perf_context_reset(struct llama_context *ctx);
+LLAMA_API struct llama_perf_sampler_data llama_perf_sampler(const struct llama_sampler *chain);
+LLAMA_API void llama_perf_sampler_print(const struct llama_sampler *chain);
+LLAMA_API void llama_perf_sampler_reset(struct llama_sampler *chain);
 LLAMA_API bool llama_opt_param_filter_all(const struct ggml_tensor *tensor, void *userdata);
 LLAMA_API void llama_opt_init(struct llama_context *lctx, struct llama_model *model, struct llama_opt_params lopt_params);
 LLAMA_API void llama_opt_epoch(struct llama_context *lctx, ggml_opt_dataset_t dataset, ggml_opt_result_t result_train, ggml_opt_result_t result_eval, int64_t idata_split, ggml_opt_epoch_callback callback_train, ggml_opt_epoch_callback callback_eval);

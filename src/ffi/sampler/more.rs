@@ -134,7 +134,10 @@ pub unsafe extern "C" fn llama_sampler_init_dry(
                 match unsafe { c_str(p) }.map(|c| c.to_bytes()) {
                     Some(b) if !b.is_empty() => {
                         if b.len() > s::dry::MAX_CHAR_LEN {
-                            log_warn!("truncating DRY sequence breaker to {} characters", s::dry::MAX_CHAR_LEN);
+                            log_warn!(
+                                "truncating DRY sequence breaker to {} characters",
+                                s::dry::MAX_CHAR_LEN
+                            );
                         }
                         breakers.push(b);
                     }
@@ -148,7 +151,13 @@ pub unsafe extern "C" fn llama_sampler_init_dry(
                 &breakers,
             );
         }
-        handle(s::Dry::new(dry_multiplier, dry_base, dry_allowed_length, dry_penalty_last_n, processed))
+        handle(s::Dry::new(
+            dry_multiplier,
+            dry_base,
+            dry_allowed_length,
+            dry_penalty_last_n,
+            processed,
+        ))
     })
 }
 
