@@ -107,7 +107,9 @@ fn simple_c_generates_upstreams_greedy_tokens() {
         let want = i32s(&npz(&reference, "d_gen"));
         let prompt = case_d_tokens(&spec_json(&npz(&reference, "spec")));
         let ids: Vec<String> = prompt.iter().map(|t| t.to_string()).collect();
+        // cargo test puts target/<profile> on LD_LIBRARY_PATH, which outranks RUNPATH: pin ours
         let run = Command::new(&exe)
+            .env("LD_LIBRARY_PATH", libdir)
             .arg(&model)
             .arg(format!("ids:{}", ids.join(",")))
             .arg(want.len().to_string())
