@@ -2,6 +2,9 @@
 //! `gguf.quants.dequantize` bit for bit, for every tensor of every model in
 //! `../shared/data/models`, and for random blocks of every quantized type.
 //!
+//! A third test checks `GgmlType`'s numbers, names, block and type sizes against upstream
+//! ggml's type traits (when the library is found) and gguf-py's `GGML_QUANT_SIZES`.
+//!
 //! Model tensors are read with our own reader (`GgufFile::open` / `tensor_data`) and
 //! dequantized row by row (`ne[0]` elements per call); only the expected floats come from
 //! Python.
@@ -298,4 +301,55 @@ fn random_blocks_of_every_type_match_the_references() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn type_table_matches_upstream_ggml_and_gguf_py() {
+    let Some(py) = python() else { return };
+    let script = manifest().join("scripts/py/dequant_ref.py");
+    let out = Command::new(&py)
+        .arg(&script)
+        .arg("types")
+        .output()
+        .expect("reference script");
+    assert!(out.status.success(), "reference script failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut checked = BTreeMap::<String, usize>::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [src, num, name, bs, ts] = f[..] else {
+            panic!("bad line {line:?}")
+        };
+        let num: u32 = num.parse().expect("number");
+        // gguf-py 0.19.0 still lists Q8_1 with the old 40-byte layout (f32 d and s)
+        if src == "gguf-py" && num == GgmlType::Q8_1 as u32 {
+            continue;
+        }
+        let t =
+            GgmlType::from_u32(num).unwrap_or_else(|| panic!("{src}: type {num} unknown to us"));
+        assert_eq!(
+            t.block_size().to_string(),
+            bs,
+            "{src}: block size of {name}"
+        );
+        assert_eq!(t.type_size().to_string(), ts, "{src}: type size of {name}");
+        if src == "ggml" {
+            assert_eq!(t.name(), name, "ggml name of {num}");
+        } else {
+            assert!(
+                t.name().eq_ignore_ascii_case(name),
+                "gguf-py name of {num}: {name}"
+            );
+        }
+        *checked.entry(src.to_string()).or_default() += 1;
+    }
+    eprintln!("type table checked: {checked:?}");
+    assert!(checked.get("gguf-py").copied().unwrap_or(0) >= 30);
+    if let Some(&n) = checked.get("ggml") {
+        assert_eq!(
+            n,
+            GgmlType::ALL.len(),
+            "upstream ggml lists a different set of types"
+        );
+    }
 }

@@ -18,6 +18,8 @@ usage:
     dequant_ref.py models [--no-raw] FILE.gguf...   every tensor of every file
                                        (--no-raw: raw_len 0, the reader under test supplies the bytes)
     dequant_ref.py random SEED N_BLOCKS     random blocks of every type
+    dequant_ref.py types                    text, not records: "source number name block_size type_size"
+                                            per type, from upstream ggml (if found) and gguf-py
 
 Exit status 3 when numpy or gguf cannot be imported (the test turns that into a skip or a
 failure depending on FERROLLAMA_REQUIRE_SHARED).
@@ -228,12 +230,27 @@ def mode_random(seed, nb):
                 emit(f"random:{type_name(ty)}", ty, n, raw, ORACLE_GGML, c_vals)
 
 
+def mode_types():
+    lib = find_ggml()
+    if lib is not None:
+        for t in range(43):  # GGML_TYPE_COUNT of the pinned header
+            tr = lib.ggml_get_type_traits(t).contents
+            if tr.blck_size == 0:
+                continue  # removed type numbers
+            print(f"ggml {t} {tr.type_name.decode()} {tr.blck_size} {tr.type_size}")
+    for ty, (bs, ts) in gguf.GGML_QUANT_SIZES.items():
+        print(f"gguf-py {int(ty)} {ty.name} {bs} {ts}")
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     if sys.argv[1] == "models":
         mode_models(sys.argv[2:])
+    elif sys.argv[1] == "types":
+        mode_types()
+        return
     elif sys.argv[1] == "random":
         mode_random(int(sys.argv[2]), int(sys.argv[3]))
     else:

@@ -21,7 +21,8 @@ use super::float::fp16_to_f32;
 use super::GgmlType;
 use crate::error::{Error, Result};
 
-/// A row dequantizer: `src` holds exactly the blocks for `dst.len()` elements.
+/// A row dequantizer: `src` holds exactly the blocks for `dst.len()` elements. (Called with
+/// other lengths it converts as many whole blocks as both slices hold, and never panics.)
 pub type DequantizeFn = fn(src: &[u8], dst: &mut [f32]);
 
 /// The scalar dequantizer of `ty`, or `None` when the type has none (integer types;
