@@ -63,7 +63,7 @@ unsafe fn init_grammar(
         log_error!("{name}: trigger_tokens is NULL with num_trigger_tokens = {num_trigger_tokens}");
         return std::ptr::null_mut();
     };
-    let view = std::sync::Arc::new(VocabView(vocab.cast()));
+    let view = std::rc::Rc::new(VocabView(vocab.cast()));
     match s::GrammarSampler::new(view, text, root, lazy, triggers) {
         Ok(g) => handle(Box::new(g)),
         Err(e) => {

@@ -209,10 +209,10 @@ impl Rules {
                 | GreType::CharNot
                 | GreType::CharAny
                 | GreType::Token
-                | GreType::TokenNot => {
-                    if !out.contains(&cur) {
-                        out.push(cur);
-                    }
+                | GreType::TokenNot
+                    if !out.contains(&cur) =>
+                {
+                    out.push(cur);
                 }
                 // a stack never rests on End/Alt or inside a char range
                 _ => {}

@@ -8,7 +8,7 @@
 pub mod engine;
 pub mod parser;
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use engine::{decode_utf8, Candidate, PartialUtf8, Rules, Stack};
 
@@ -85,7 +85,7 @@ impl Grammar {
     pub fn parse(
         src: &[u8],
         root: &[u8],
-        tokenize: Option<&dyn Fn(&[u8]) -> Vec<i32>>,
+        tokenize: Option<parser::TokenizeFn<'_>>,
     ) -> Result<Grammar> {
         let mut p = parser::Parser::new(tokenize);
         p.parse(src)?;
@@ -227,7 +227,7 @@ impl Grammar {
 /// that does nothing.
 #[derive(Clone)]
 pub struct GrammarSampler {
-    vocab: Arc<dyn GrammarVocab>,
+    vocab: Rc<dyn GrammarVocab>,
     grammar_str: Vec<u8>,
     grammar_root: Vec<u8>,
     lazy: bool,
@@ -247,7 +247,7 @@ impl GrammarSampler {
     /// Parses `grammar_str` (start symbol `grammar_root`). `lazy` grammars wait for one of
     /// `trigger_tokens` before constraining.
     pub fn new(
-        vocab: Arc<dyn GrammarVocab>,
+        vocab: Rc<dyn GrammarVocab>,
         grammar_str: &[u8],
         grammar_root: &[u8],
         lazy: bool,
@@ -268,7 +268,7 @@ impl GrammarSampler {
     }
 
     fn build(&self) -> Result<Grammar> {
-        let v = Arc::clone(&self.vocab);
+        let v = Rc::clone(&self.vocab);
         let tok = move |t: &[u8]| v.tokenize_special(t);
         let mut g = Grammar::parse(&self.grammar_str, &self.grammar_root, Some(&tok))?;
         g.awaiting_trigger = self.lazy;

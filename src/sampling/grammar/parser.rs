@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 /// Upper bound on repetitions and on the rules a repetition may generate.
 const MAX_REPETITION_THRESHOLD: u64 = 2000;
 
+/// Resolves `<text>` token literals to token ids.
+pub type TokenizeFn<'a> = &'a dyn Fn(&[u8]) -> Vec<i32>;
+
 /// A parsed grammar: the rules (indexed by symbol id) and the symbol names.
 #[derive(Default)]
 pub struct Parser<'a> {
@@ -19,7 +22,7 @@ pub struct Parser<'a> {
     /// Rule definitions; each ends with `End`, alternates separated by `Alt`.
     pub rules: Vec<Vec<Element>>,
     /// Tokenizer for `<token>` literals (`None`: only `<[id]>` works).
-    tokenize: Option<&'a dyn Fn(&[u8]) -> Vec<i32>>,
+    tokenize: Option<TokenizeFn<'a>>,
     src: Vec<u8>,
 }
 
@@ -33,7 +36,7 @@ fn is_word(c: u8) -> bool {
 
 impl<'a> Parser<'a> {
     /// A parser; `tokenize` resolves `<text>` tokens (must give exactly one token).
-    pub fn new(tokenize: Option<&'a dyn Fn(&[u8]) -> Vec<i32>>) -> Self {
+    pub fn new(tokenize: Option<TokenizeFn<'a>>) -> Self {
         Parser {
             tokenize,
             ..Default::default()
