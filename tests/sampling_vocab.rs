@@ -64,8 +64,43 @@ fn make(spec: &str, vocab: *const llama_vocab) -> *mut llama_sampler {
                     ptrs.len(),
                 )
             }
+            "top_k" => llama_sampler_init_top_k(p[1].parse().unwrap()),
+            "infill" => llama_sampler_init_infill(vocab),
+            "logit_bias" => {
+                let entries: Vec<llama_logit_bias> = p[2]
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(|e| {
+                        let (t, b) = e.split_once('=').unwrap();
+                        llama_logit_bias {
+                            token: t.parse().unwrap(),
+                            bias: b.parse().unwrap(),
+                        }
+                    })
+                    .collect();
+                llama_sampler_init_logit_bias(
+                    p[1].parse().unwrap(),
+                    entries.len() as i32,
+                    entries.as_ptr(),
+                )
+            }
             other => panic!("unknown sampler {other}"),
         }
+    }
+}
+
+/// One sampler, or a chain when the case lists several.
+fn make_chain(specs: &[String], vocab: *const llama_vocab) -> *mut llama_sampler {
+    if specs.len() == 1 {
+        return make(&specs[0], vocab);
+    }
+    // SAFETY: plain constructor; the chain takes ownership of each member.
+    unsafe {
+        let chain = llama_sampler_chain_init(llama_sampler_chain_params { no_perf: true });
+        for s in specs {
+            llama_sampler_chain_add(chain, make(s, vocab));
+        }
+        chain
     }
 }
 
@@ -77,7 +112,7 @@ fn replay(file: &str, text: &str) {
     let mut failures = Vec::new();
     let mut n_rounds = 0;
     for case in common::cases_from(text) {
-        let smpl = make(&case.specs[0], vptr);
+        let smpl = make_chain(&case.specs, vptr);
         assert!(!smpl.is_null(), "{}: sampler not created", case.name);
         for r in &case.rounds {
             n_rounds += 1;

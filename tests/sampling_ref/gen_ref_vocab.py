@@ -29,6 +29,13 @@ accept = fn("llama_sampler_accept", None, vp, ctypes.c_int32)
 free = fn("llama_sampler_free", None, vp)
 name_ = fn("llama_sampler_name", ctypes.c_char_p, vp)
 init_grammar = fn("llama_sampler_init_grammar", vp, vp, ctypes.c_char_p, ctypes.c_char_p)
+init_infill = fn("llama_sampler_init_infill", vp, vp)
+init_top_k = fn("llama_sampler_init_top_k", vp, ctypes.c_int32)
+chain_init = fn("llama_sampler_chain_init", vp, ctypes.c_bool)
+chain_add = fn("llama_sampler_chain_add", None, vp, vp)
+class LB(ctypes.Structure):
+    _fields_ = [("token", ctypes.c_int32), ("bias", ctypes.c_float)]
+init_lb = fn("llama_sampler_init_logit_bias", vp, ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(LB))
 init_dry = fn("llama_sampler_init_dry", vp, vp, ctypes.c_float, ctypes.c_float, ctypes.c_int32, ctypes.c_int32,
               ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t)
 
@@ -68,7 +75,7 @@ def run(name, spec, smpl, accepts):
     print("case " + name)
     print("chain " + spec)
     print("names " + name_(smpl).decode())
-    rounds = [[]] + [[t] for t in accepts]
+    rounds = [[]] + [([t] if t is not None else []) for t in accepts]
     for acc in rounds:
         print("round")
         if acc:
@@ -153,3 +160,27 @@ for dname, mult, base, allowed, lastn, breakers, text in DRY:
     print("hash %016x" % fnv(ents))
     print("end")
     free(smpl)
+
+# infill after logit bias + top-k: prefix merging, thresholds, the EOG branch, the EOT fallback
+def infill_case(name, biases, rounds):
+    ch = chain_init(True)
+    arr = (LB * len(biases))(*[LB(t, b) for t, b in biases])
+    chain_add(ch, init_lb(n_vocab, len(biases), arr))
+    chain_add(ch, init_top_k(20))
+    chain_add(ch, init_infill(M.vocab))
+    spec = "logit_bias:%d:%s top_k:20 infill" % (n_vocab, ",".join("%d=%s" % (t, repr(b)) for t, b in biases))
+    run(name, spec, ch, [None] * (rounds - 1))
+
+def toks_of(words):
+    out = []
+    for w in words:
+        t = M.tokenize(w, add_special=False, parse_special=False)
+        out.append(t[-1])
+    return out
+
+hel = toks_of(["he", "hel", "hell", "hello"])
+infill_case("infill_prefix", [(t, 6.0 + i * 0.5) for i, t in enumerate(hel)], 2)
+infill_case("infill_spread", list(zip(toks_of(["cat", "dog", "bird"]), [5.0, 4.8, 4.5])), 1)
+infill_case("infill_mixed", list(zip(toks_of(["hello", "world", "he", "wor", "x"]), [6.0, 5.8, 5.0, 4.9, 4.0])), 1)
+infill_case("infill_eog", [(M.eos, 9.0)] + [(t, 4.0) for t in toks_of(["cat", "dog"])], 1)
+infill_case("infill_none", [], 1)

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use super::glue::rust_of;
 use super::{chain_of, handle};
-use crate::ffi::boundary::{c_str, ffi_guard, require_non_null, slice, unsupported};
+use crate::ffi::boundary::{c_str, ffi_guard, require_non_null, slice};
 use crate::ffi::log::{log_error, log_info, log_warn};
 use crate::ffi::types::*;
 use crate::sampling::{self as s, LogitBiasEntry};
@@ -21,15 +21,24 @@ impl VocabView {
     }
 }
 
-impl s::GrammarVocab for VocabView {
+impl s::SamplerVocab for VocabView {
     fn piece(&self, token: i32) -> Vec<u8> {
         self.get().token_to_piece(token, 0, true)
     }
     fn is_eog(&self, token: i32) -> bool {
         self.get().is_eog(token)
     }
+    fn piece_plain(&self, token: i32) -> Vec<u8> {
+        self.get().token_to_piece(token, 0, false)
+    }
     fn tokenize_special(&self, text: &[u8]) -> Vec<i32> {
         self.get().tokenize(text, false, true)
+    }
+    fn eot(&self) -> i32 {
+        self.get().eot()
+    }
+    fn eos(&self) -> i32 {
+        self.get().eos()
     }
 }
 
@@ -291,12 +300,17 @@ pub unsafe extern "C" fn llama_sampler_init_logit_bias(
     })
 }
 
-/// `llama_sampler_init_infill` (not supported yet).
+/// `llama_sampler_init_infill`: the fill-in-the-middle sampler over `vocab`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_init_infill(
     vocab: *const llama_vocab,
 ) -> *mut llama_sampler {
-    unsupported!("llama_sampler_init_infill", std::ptr::null_mut(), vocab)
+    ffi_guard!("llama_sampler_init_infill", std::ptr::null_mut(), {
+        require_non_null!("llama_sampler_init_infill", std::ptr::null_mut(), vocab);
+        handle(Box::new(s::Infill::new(std::rc::Rc::new(VocabView(
+            vocab.cast(),
+        )))))
+    })
 }
 
 /// `llama_sampler_get_seed`: the seed in use by dist/mirostat (a chain: its last seeded member),

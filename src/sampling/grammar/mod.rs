@@ -48,25 +48,40 @@ impl Element {
     }
 }
 
-/// What the grammar sampler needs from a vocabulary.
-pub trait GrammarVocab {
+/// What vocabulary-aware samplers (grammar, infill) need from a vocabulary.
+pub trait SamplerVocab {
     /// The text of a token with special tokens rendered (`token_to_piece(t, 0, true)`).
     fn piece(&self, token: i32) -> Vec<u8>;
+    /// The text of a token, control tokens giving nothing (`token_to_piece(t, 0, false)`).
+    fn piece_plain(&self, token: i32) -> Vec<u8>;
     /// End-of-generation token?
     fn is_eog(&self, token: i32) -> bool;
     /// Tokenises `<text>` literals of a grammar (special tokens parsed, nothing added).
     fn tokenize_special(&self, text: &[u8]) -> Vec<i32>;
+    /// The end-of-turn token, or -1.
+    fn eot(&self) -> i32;
+    /// The end-of-sequence token, or -1.
+    fn eos(&self) -> i32;
 }
 
-impl GrammarVocab for crate::vocab::Vocab {
+impl SamplerVocab for crate::vocab::Vocab {
     fn piece(&self, token: i32) -> Vec<u8> {
         self.token_to_piece(token, 0, true)
+    }
+    fn piece_plain(&self, token: i32) -> Vec<u8> {
+        self.token_to_piece(token, 0, false)
     }
     fn is_eog(&self, token: i32) -> bool {
         crate::vocab::Vocab::is_eog(self, token)
     }
     fn tokenize_special(&self, text: &[u8]) -> Vec<i32> {
         self.tokenize(text, false, true)
+    }
+    fn eot(&self) -> i32 {
+        crate::vocab::Vocab::eot(self)
+    }
+    fn eos(&self) -> i32 {
+        crate::vocab::Vocab::eos(self)
     }
 }
 
@@ -134,7 +149,7 @@ impl Grammar {
     }
 
     /// Sets -inf on every candidate the grammar rejects.
-    pub fn apply(&self, cur: &mut TokenDataArray<'_>, vocab: &dyn GrammarVocab) {
+    pub fn apply(&self, cur: &mut TokenDataArray<'_>, vocab: &dyn SamplerVocab) {
         if self.awaiting_trigger {
             return;
         }
@@ -169,7 +184,7 @@ impl Grammar {
     }
 
     /// Advances the grammar by an accepted token.
-    pub fn accept(&mut self, token: i32, vocab: &dyn GrammarVocab) -> Result<()> {
+    pub fn accept(&mut self, token: i32, vocab: &dyn SamplerVocab) -> Result<()> {
         let piece = vocab.piece(token);
         if self.awaiting_trigger {
             if self.trigger_tokens.contains(&token) {
@@ -227,7 +242,7 @@ impl Grammar {
 /// that does nothing.
 #[derive(Clone)]
 pub struct GrammarSampler {
-    vocab: Rc<dyn GrammarVocab>,
+    vocab: Rc<dyn SamplerVocab>,
     grammar_str: Vec<u8>,
     grammar_root: Vec<u8>,
     lazy: bool,
@@ -247,7 +262,7 @@ impl GrammarSampler {
     /// Parses `grammar_str` (start symbol `grammar_root`). `lazy` grammars wait for one of
     /// `trigger_tokens` before constraining.
     pub fn new(
-        vocab: Rc<dyn GrammarVocab>,
+        vocab: Rc<dyn SamplerVocab>,
         grammar_str: &[u8],
         grammar_root: &[u8],
         lazy: bool,
