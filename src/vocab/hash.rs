@@ -1,5 +1,5 @@
 //! A small, fast, non-cryptographic hasher for the token and merge tables (the FxHash mixing
-//! step: rotate, xor, multiply), which beats SipHash by a wide margin on short byte strings.
+//! step: rotate, xor, multiply, plus a final avalanche), which beats SipHash by a wide margin on short byte strings.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -53,7 +53,14 @@ impl Hasher for FxHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // final avalanche (murmur3 fmix64): the multiply-only steps leave the low bits, which
+        // pick the bucket, depending only on the low input bits
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51afd7ed558ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ceb9fe1a85ec53);
+        h ^ (h >> 33)
     }
 }
 

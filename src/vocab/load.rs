@@ -303,6 +303,8 @@ fn empty_vocab(vtype: i32) -> Vocab {
         n_token_types: 0,
         eog: BTreeSet::new(),
         cache_special: Vec::new(),
+        special_trie: super::ugm::Trie::new(),
+        special_first: [false; 256],
         piece_cache: Vec::new(),
         suppress_tokens: Vec::new(),
         pretok: None,

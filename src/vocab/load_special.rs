@@ -261,6 +261,13 @@ pub(crate) fn finish(v: &mut Vocab, d: &VocabData) -> Result<()> {
         .map(|&id| v.tokens[id as usize].text().len())
         .collect();
     super::stdsort::sort_by_len_desc(&mut cache, &lens);
+    for (k, &id) in cache.iter().enumerate() {
+        let text = v.tokens[id as usize].text();
+        if let Some(&b) = text.first() {
+            v.special_first[b as usize] = true;
+        }
+        v.special_trie.insert(text, k as i32);
+    }
     v.cache_special = cache;
 
     v.piece_cache = (0..n).map(|id| v.piece_uncached(id)).collect();

@@ -11,17 +11,17 @@ use crate::error::{Error, Result};
 #[derive(Debug, Default)]
 pub(crate) struct Trie {
     edges: FxHashMap<(u32, u8), u32>,
-    value: Vec<Option<i32>>,
+    pub(crate) value: Vec<Option<i32>>,
 }
 
 impl Trie {
-    fn new() -> Trie {
+    pub(crate) fn new() -> Trie {
         Trie {
             edges: FxHashMap::default(),
             value: vec![None],
         }
     }
-    fn insert(&mut self, key: &[u8], v: i32) {
+    pub(crate) fn insert(&mut self, key: &[u8], v: i32) {
         let mut node = 0u32;
         for &b in key {
             node = match self.edges.get(&(node, b)) {
@@ -37,7 +37,7 @@ impl Trie {
         self.value[node as usize] = Some(v);
     }
     #[inline]
-    fn step(&self, node: u32, b: u8) -> Option<u32> {
+    pub(crate) fn step(&self, node: u32, b: u8) -> Option<u32> {
         self.edges.get(&(node, b)).copied()
     }
     /// How far the trie follows `key` (upstream's `get_longest_prefix`: the walk depth, whether

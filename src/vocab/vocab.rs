@@ -5,7 +5,7 @@ use std::ffi::CStr;
 
 use super::hash::FxHashMap;
 use super::pretokenize::{PreTokenizer, PreType};
-use super::ugm::Ugm;
+use super::ugm::{Trie, Ugm};
 use super::unicode::{self, cpts_from_utf8, push_utf8};
 use super::{
     bpe, spm, vocab_type, wpm, ATTR_BYTE, ATTR_CONTROL, ATTR_LSTRIP, ATTR_NORMAL, ATTR_RSTRIP,
@@ -63,6 +63,10 @@ pub struct Vocab {
     pub(crate) n_token_types: u32,
     pub(crate) eog: BTreeSet<i32>,
     pub(crate) cache_special: Vec<i32>,
+    /// Trie of the special-token texts -> index in `cache_special`.
+    pub(crate) special_trie: Trie,
+    /// Bytes that start some special-token text.
+    pub(crate) special_first: [bool; 256],
     pub(crate) piece_cache: Vec<Vec<u8>>,
     pub(crate) suppress_tokens: Vec<i32>,
     pub(crate) pretok: Option<PreTokenizer>,
@@ -78,22 +82,6 @@ enum Frag {
 
 fn c_isspace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        let p = hay[i..=hay.len() - needle.len()]
-            .iter()
-            .position(|&b| b == first)?;
-        let at = i + p;
-        if &hay[at + 1..at + needle.len()] == rest {
-            return Some(at);
-        }
-        i = at + 1;
-    }
-    None
 }
 
 fn replace_all(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -307,22 +295,43 @@ impl Vocab {
         v as u8
     }
 
-    /// Split `text` on special-token strings (upstream's `tokenizer_st_partition`).
+    /// Split `text` on special-token strings (upstream's `tokenizer_st_partition`): special
+    /// tokens are taken longest first, each splitting the raw text left by the previous ones at
+    /// its leftmost occurrences. Occurrences are found for all tokens in one pass over the text.
     fn partition(&self, text: &[u8], parse_special: bool) -> Vec<Frag> {
         let mut frags = vec![Frag::Text(0, text.len())];
-        for &sid in &self.cache_special {
+        let allowed = |k: usize| {
+            let a = self.token_attr(self.cache_special[k]);
+            parse_special || a & (ATTR_CONTROL | ATTR_UNKNOWN) == 0
+        };
+        let mut occ: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        for (i, &b) in text.iter().enumerate() {
+            if !self.special_first[b as usize] {
+                continue;
+            }
+            let mut node = 0u32;
+            for &c in &text[i..] {
+                let Some(n) = self.special_trie.step(node, c) else {
+                    break;
+                };
+                node = n;
+                if let Some(k) = self.special_trie.value[n as usize] {
+                    if allowed(k as usize) {
+                        occ.entry(k as usize).or_default().push(i);
+                    }
+                }
+            }
+        }
+        if occ.is_empty() {
+            return frags;
+        }
+        let mut keys: Vec<usize> = occ.keys().copied().collect();
+        keys.sort_unstable();
+        for k in keys {
+            let sid = self.cache_special[k];
             let Some(d) = self.data(sid) else { continue };
-            if !parse_special && d.attr & (ATTR_CONTROL | ATTR_UNKNOWN) != 0 {
-                continue;
-            }
-            let tt = d.text();
-            if tt.is_empty()
-                || !frags
-                    .iter()
-                    .any(|f| matches!(f, Frag::Text(o, l) if find(&text[*o..o + l], tt).is_some()))
-            {
-                continue;
-            }
+            let tl = d.text().len();
+            let pos = &occ[&k];
             let mut next = Vec::with_capacity(frags.len() + 2);
             for f in frags {
                 let Frag::Text(mut off, mut len) = f else {
@@ -330,9 +339,13 @@ impl Vocab {
                     continue;
                 };
                 loop {
-                    let Some(m) = find(&text[off..off + len], tt).map(|p| p + off) else {
-                        next.push(Frag::Text(off, len));
-                        break;
+                    let i = pos.partition_point(|&p| p < off);
+                    let m = match pos.get(i) {
+                        Some(&m) if m + tl <= off + len => m,
+                        _ => {
+                            next.push(Frag::Text(off, len));
+                            break;
+                        }
                     };
                     if m > off {
                         let mut llen = m - off;
@@ -347,8 +360,8 @@ impl Vocab {
                     }
                     next.push(Frag::Token(sid));
                     let end = off + len;
-                    if m + tt.len() < end {
-                        let mut roff = m + tt.len();
+                    if m + tl < end {
+                        let mut roff = m + tl;
                         let mut rlen = end - roff;
                         if d.attr & ATTR_RSTRIP != 0 {
                             while rlen > 0 && c_isspace(text[roff]) {
@@ -673,12 +686,5 @@ mod tests {
         let mut e = Vec::new();
         clean_spaces(&mut e);
         assert!(e.is_empty());
-    }
-
-    #[test]
-    fn find_works() {
-        assert_eq!(find(b"abcabd", b"abd"), Some(3));
-        assert_eq!(find(b"ab", b"abc"), None);
-        assert_eq!(find(b"xx<s>", b"<s>"), Some(2));
     }
 }

@@ -23,12 +23,12 @@ pub fn can_from_f32(ty: GgmlType) -> bool {
     }
 }
 
-fn quant_supported(_ty: GgmlType) -> bool {
-    false
+fn quant_supported(ty: GgmlType) -> bool {
+    crate::quant::dequantize_fn(ty).is_some()
 }
 
-fn quantize_supported(_ty: GgmlType) -> bool {
-    false
+fn quantize_supported(ty: GgmlType) -> bool {
+    crate::quant::quantize::can_quantize(ty)
 }
 
 /// Converts one contiguous row of `n` elements of `ty` at `src` into `dst[..n]`.
@@ -57,6 +57,14 @@ pub unsafe fn row_to_f32(ty: GgmlType, src: *const u8, dst: &mut [f32]) -> bool 
             }
             true
         }
+        t if t.is_quantized() => match crate::quant::dequantize_fn(t) {
+            Some(f) => {
+                let bytes = t.type_size() * (n / t.block_size());
+                f(std::slice::from_raw_parts(src, bytes), dst);
+                true
+            }
+            None => false,
+        },
         _ => false,
     }
 }
@@ -85,6 +93,19 @@ pub unsafe fn row_from_f32(ty: GgmlType, src: &[f32], dst: *mut u8) -> bool {
                 *o = bf16::from_f32(x).to_bits();
             }
             true
+        }
+        t if t.is_quantized() => {
+            if n % t.block_size() != 0 {
+                return false;
+            }
+            let d = std::slice::from_raw_parts_mut(dst, t.type_size() * (n / t.block_size()));
+            if t == GgmlType::Q8_0 {
+                // Upstream's CPU `from_float` for Q8_0 (AVX2 rounding), as set_rows uses it.
+                super::kernels::quantize::quantize_row_q8_0_ggml(src, d);
+                true
+            } else {
+                crate::quant::quantize_row(t, src, d).is_ok()
+            }
         }
         _ => false,
     }

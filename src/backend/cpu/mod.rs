@@ -7,8 +7,8 @@
 //! Nothing is allocated during a run: ops use the planned workspace slices of the arena.
 
 pub mod convert;
-pub mod kernels;
 pub mod exec;
+pub mod kernels;
 pub mod ops;
 pub mod pool;
 
