@@ -102,7 +102,8 @@ fn erf_ref(x: f64) -> f64 {
 #[test]
 fn unary_scale_clamp() {
     let mut rng = Rng::new(2);
-    let fs: [(UnaryOp, fn(f64) -> f64, f32, f32, f64); 12] = [
+    type Case = (UnaryOp, fn(f64) -> f64, f32, f32, f64);
+    let fs: [Case; 12] = [
         (UnaryOp::Silu, |x| x / (1.0 + (-x).exp()), -6.0, 6.0, 1e-7),
         (UnaryOp::Gelu, gelu_ref, -6.0, 6.0, 1e-6),
         (
@@ -195,9 +196,9 @@ fn norms() {
             let ms = row.iter().map(|x| x * x).sum::<f64>() / n0 as f64;
             let mean = row.iter().sum::<f64>() / n0 as f64;
             let var = row.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n0 as f64;
-            for k in 0..n0 {
-                r1.set([k, i[1], i[2], i[3]], row[k] / (ms + 1e-6).sqrt());
-                r2.set([k, i[1], i[2], i[3]], (row[k] - mean) / (var + 1e-5).sqrt());
+            for (k, &x) in row.iter().enumerate() {
+                r1.set([k, i[1], i[2], i[3]], x / (ms + 1e-6).sqrt());
+                r2.set([k, i[1], i[2], i[3]], (x - mean) / (var + 1e-5).sqrt());
             }
         });
         check(&format!("rms_norm {axes:?}"), &got[0], &r1.d, 1e-7);

@@ -23,7 +23,10 @@ fn bind(inputs: &[(TensorId, Vec<u8>)]) -> Vec<(TensorId, &[u8])> {
 fn rope_ref(x: &RefT, pos: &[i32], ff: Option<&[f32]>, p: &RopeParams) -> RefT {
     let nd = p.n_dims as usize;
     let base = p.freq_base as f64;
-    let corr = |n_rot: f64| nd as f64 * (p.n_ctx_orig as f64 / (n_rot * 2.0 * std::f64::consts::PI)).ln() / (2.0 * base.ln());
+    let corr = |n_rot: f64| {
+        nd as f64 * (p.n_ctx_orig as f64 / (n_rot * 2.0 * std::f64::consts::PI)).ln()
+            / (2.0 * base.ln())
+    };
     let lo = corr(p.beta_fast as f64).floor().max(0.0);
     let hi = corr(p.beta_slow as f64).ceil().min(nd as f64 - 1.0);
     let mut out = x.clone();
@@ -59,7 +62,13 @@ fn rope_modes_partial_factors_yarn() {
     let mut rng = Rng::new(21);
     let (hd, nh, nt) = (40usize, 3usize, 5usize);
     for mode in [RopeMode::Normal, RopeMode::Neox] {
-        for (n_dims, yarn, with_ff) in [(40, false, false), (24, false, false), (40, false, true), (32, true, false), (40, true, true)] {
+        for (n_dims, yarn, with_ff) in [
+            (40, false, false),
+            (24, false, false),
+            (40, false, true),
+            (32, true, false),
+            (40, true, true),
+        ] {
             let mut p = RopeParams::simple(n_dims, mode, 10000.0);
             if yarn {
                 p.freq_scale = 0.25;
@@ -71,14 +80,41 @@ fn rope_modes_partial_factors_yarn() {
             let pos: Vec<i32> = (0..nt).map(|_| rng.below(5000) as i32).collect();
             let ff: Vec<f32> = (0..n_dims / 2).map(|_| rng.uniform(1.0, 8.0)).collect();
             let mut g = Graph::new();
-            let xi = g.input("x", GgmlType::F32, &[hd as i64, nh as i64, nt as i64]).unwrap();
+            let xi = g
+                .input("x", GgmlType::F32, &[hd as i64, nh as i64, nt as i64])
+                .unwrap();
             let pi = g.input("pos", GgmlType::I32, &[nt as i64]).unwrap();
             let ffw = llama::backend::cpu::as_bytes(&ff);
-            let fi = if with_ff { Some(g.weight("rope_freqs", GgmlType::F32, &[ff.len() as i64], ffw).unwrap()) } else { None };
+            let fi = if with_ff {
+                Some(
+                    g.weight("rope_freqs", GgmlType::F32, &[ff.len() as i64], ffw)
+                        .unwrap(),
+                )
+            } else {
+                None
+            };
             let y = g.rope_ext(xi, pi, fi, p).unwrap();
-            let got = run(&mut g, &[y], &[(xi, &f32_bytes(&x)), (pi, llama::backend::cpu::as_bytes(&pos))], NTH);
-            let r = rope_ref(&RefT::from_f32([hd, nh, nt, 1], &x), &pos, if with_ff { Some(&ff) } else { None }, &p);
-            check(&format!("rope {mode:?} n_dims {n_dims} yarn {yarn} ff {with_ff}"), &got[0], &r.d, 1e-7);
+            let got = run(
+                &mut g,
+                &[y],
+                &[
+                    (xi, &f32_bytes(&x)),
+                    (pi, llama::backend::cpu::as_bytes(&pos)),
+                ],
+                NTH,
+            );
+            let r = rope_ref(
+                &RefT::from_f32([hd, nh, nt, 1], &x),
+                &pos,
+                if with_ff { Some(&ff) } else { None },
+                &p,
+            );
+            check(
+                &format!("rope {mode:?} n_dims {n_dims} yarn {yarn} ff {with_ff}"),
+                &got[0],
+                &r.d,
+                1e-7,
+            );
         }
     }
 }
@@ -115,11 +151,15 @@ fn soft_max_mask_scale_alibi_sinks() {
             }
             let sk = rng.vec(nh, -2.0, 2.0);
             let mut g = Graph::new();
-            let xi = g.input("kq", GgmlType::F32, &[n_kv as i64, n_q as i64, nh as i64]).unwrap();
+            let xi = g
+                .input("kq", GgmlType::F32, &[n_kv as i64, n_q as i64, nh as i64])
+                .unwrap();
             let mut inp = vec![(xi, f32_bytes(&x))];
             let mut mstored = mv.clone();
             let mi = mask_ty.map(|t| {
-                let id = g.input("kq_mask", t, &[n_kv as i64, (n_q + 2) as i64]).unwrap();
+                let id = g
+                    .input("kq_mask", t, &[n_kv as i64, (n_q + 2) as i64])
+                    .unwrap();
                 let (b, s) = encode(t, &mv);
                 mstored = s;
                 inp.push((id, b));
@@ -138,7 +178,11 @@ fn soft_max_mask_scale_alibi_sinks() {
                 for q in 0..n_q {
                     let row: Vec<f64> = (0..n_kv)
                         .map(|k| {
-                            let m = if mask_ty.is_some() { mstored[q * n_kv + k] as f64 } else { 0.0 };
+                            let m = if mask_ty.is_some() {
+                                mstored[q * n_kv + k] as f64
+                            } else {
+                                0.0
+                            };
                             x[(h * n_q + q) * n_kv + k] as f64 * 0.3f32 as f64 + slope * m
                         })
                         .collect();
@@ -153,7 +197,12 @@ fn soft_max_mask_scale_alibi_sinks() {
                     r.extend(row.iter().map(|v| (v - mx).exp() / sum));
                 }
             }
-            check(&format!("soft_max mask {mask_ty:?} max_bias {max_bias} sinks {sinks}"), &got[0], &r, 1e-7);
+            check(
+                &format!("soft_max mask {mask_ty:?} max_bias {max_bias} sinks {sinks}"),
+                &got[0],
+                &r,
+                1e-7,
+            );
         }
     }
 }
@@ -169,7 +218,12 @@ fn encode_any(ty: GgmlType, v: &[f32], row: usize) -> (Vec<u8>, Vec<f32>) {
     let mut back = vec![0f32; v.len()];
     for (i, chunk) in v.chunks(row).enumerate() {
         quantize_row(ty, chunk, &mut bytes[i * rs..(i + 1) * rs]).unwrap();
-        dequantize_row(ty, &bytes[i * rs..(i + 1) * rs], &mut back[i * row..(i + 1) * row]).unwrap();
+        dequantize_row(
+            ty,
+            &bytes[i * rs..(i + 1) * rs],
+            &mut back[i * row..(i + 1) * row],
+        )
+        .unwrap();
     }
     (bytes, back)
 }
@@ -178,8 +232,18 @@ fn encode_any(ty: GgmlType, v: &[f32], row: usize) -> (Vec<u8>, Vec<f32>) {
 fn flash_attn_ext_types_gqa_mask_softcap_sinks() {
     let mut rng = Rng::new(23);
     let (d, dv, n_q, n_kv, nh, nh_kv) = (64usize, 64usize, 5usize, 45usize, 4usize, 2usize);
-    for ty in [GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0] {
-        for (softcap, sinks, max_bias) in [(0.0f32, false, 0.0f32), (30.0, false, 0.0), (0.0, true, 0.0), (0.0, false, 4.0)] {
+    for ty in [
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+    ] {
+        for (softcap, sinks, max_bias) in [
+            (0.0f32, false, 0.0f32),
+            (30.0, false, 0.0),
+            (0.0, true, 0.0),
+            (0.0, false, 4.0),
+        ] {
             let q = rng.vec(d * n_q * nh, -1.0, 1.0);
             let (kb, ks) = encode_any(ty, &rng.vec(d * n_kv * nh_kv, -1.0, 1.0), d);
             let (vb, vs) = encode_any(ty, &rng.vec(dv * n_kv * nh_kv, -1.0, 1.0), dv);
@@ -193,18 +257,33 @@ fn flash_attn_ext_types_gqa_mask_softcap_sinks() {
             }
             let sk = rng.vec(nh, -1.0, 1.0);
             let mut g = Graph::new();
-            let qi = g.input("q", GgmlType::F32, &[d as i64, n_q as i64, nh as i64]).unwrap();
-            let ki = g.input("k", ty, &[d as i64, n_kv as i64, nh_kv as i64]).unwrap();
-            let vi = g.input("v", ty, &[dv as i64, n_kv as i64, nh_kv as i64]).unwrap();
-            let mi = g.input("mask", GgmlType::F16, &[n_kv as i64, n_q as i64]).unwrap();
-            let mut inp = vec![(qi, f32_bytes(&q)), (ki, kb), (vi, vb), (mi, f16_bytes(&mask))];
+            let qi = g
+                .input("q", GgmlType::F32, &[d as i64, n_q as i64, nh as i64])
+                .unwrap();
+            let ki = g
+                .input("k", ty, &[d as i64, n_kv as i64, nh_kv as i64])
+                .unwrap();
+            let vi = g
+                .input("v", ty, &[dv as i64, n_kv as i64, nh_kv as i64])
+                .unwrap();
+            let mi = g
+                .input("mask", GgmlType::F16, &[n_kv as i64, n_q as i64])
+                .unwrap();
+            let mut inp = vec![
+                (qi, f32_bytes(&q)),
+                (ki, kb),
+                (vi, vb),
+                (mi, f16_bytes(&mask)),
+            ];
             let si = sinks.then(|| {
                 let id = g.input("sinks", GgmlType::F32, &[nh as i64]).unwrap();
                 inp.push((id, f32_bytes(&sk)));
                 id
             });
             let scale = 1.0 / (d as f32).sqrt();
-            let y = g.flash_attn_ext(qi, ki, vi, Some(mi), si, scale, max_bias, softcap).unwrap();
+            let y = g
+                .flash_attn_ext(qi, ki, vi, Some(mi), si, scale, max_bias, softcap)
+                .unwrap();
             assert_eq!(g.ne(y).unwrap(), [dv as i64, nh as i64, n_q as i64, 1]);
             let got = run(&mut g, &[y], &bind(&inp), NTH);
             // Reference: result [dv, nh, n_q].
@@ -215,7 +294,12 @@ fn flash_attn_ext_types_gqa_mask_softcap_sinks() {
                 for qq in 0..n_q {
                     let mut s: Vec<f64> = (0..n_kv)
                         .map(|k| {
-                            let dotv: f64 = (0..d).map(|c| q[(h * n_q + qq) * d + c] as f64 * ks[(hk * n_kv + k) * d + c] as f64).sum();
+                            let dotv: f64 = (0..d)
+                                .map(|c| {
+                                    q[(h * n_q + qq) * d + c] as f64
+                                        * ks[(hk * n_kv + k) * d + c] as f64
+                                })
+                                .sum();
                             let mut x = dotv * scale as f64;
                             if softcap != 0.0 {
                                 x = softcap as f64 * (x / softcap as f64).tanh();
@@ -235,12 +319,22 @@ fn flash_attn_ext_types_gqa_mask_softcap_sinks() {
                         sum += (sk[h] as f64 - mx).exp();
                     }
                     for c in 0..dv {
-                        let o: f64 = (0..n_kv).map(|k| s[k] * vs[(hk * n_kv + k) * dv + c] as f64).sum();
+                        let o: f64 = (0..n_kv)
+                            .map(|k| s[k] * vs[(hk * n_kv + k) * dv + c] as f64)
+                            .sum();
                         r[(qq * nh + h) * dv + c] = o / sum;
                     }
                 }
             }
-            check(&format!("flash_attn {} softcap {softcap} sinks {sinks} max_bias {max_bias}", ty.name()), &got[0], &r, 5e-4);
+            check(
+                &format!(
+                    "flash_attn {} softcap {softcap} sinks {sinks} max_bias {max_bias}",
+                    ty.name()
+                ),
+                &got[0],
+                &r,
+                5e-4,
+            );
         }
     }
 }
@@ -249,7 +343,12 @@ fn flash_attn_ext_types_gqa_mask_softcap_sinks() {
 fn mul_mat_id_experts() {
     let mut rng = Rng::new(24);
     let (k, m, n_expert, n_used, n_tok) = (64usize, 19usize, 6usize, 2usize, 7usize);
-    for (ty, bound) in [(GgmlType::F32, 1e-7), (GgmlType::F16, 5e-4), (GgmlType::Q4_0, 5e-4), (GgmlType::Q4_K, 5e-4)] {
+    for (ty, bound) in [
+        (GgmlType::F32, 1e-7),
+        (GgmlType::F16, 5e-4),
+        (GgmlType::Q4_0, 5e-4),
+        (GgmlType::Q4_K, 5e-4),
+    ] {
         let k = if ty == GgmlType::Q4_K { 256 } else { k };
         for n_b in [1usize, n_used] {
             let (wb, ws) = encode_any(ty, &rng.vec(k * m * n_expert, -1.0, 1.0), k);
@@ -261,22 +360,53 @@ fn mul_mat_id_experts() {
                 ids.extend([a as i32, b as i32]);
             }
             let mut g = Graph::new();
-            let w = g.weight("ffn_up_exps", ty, &[k as i64, m as i64, n_expert as i64], &wb).unwrap();
-            let xi = g.input("x", GgmlType::F32, &[k as i64, n_b as i64, n_tok as i64]).unwrap();
-            let ii = g.input("ids", GgmlType::I32, &[n_used as i64, n_tok as i64]).unwrap();
+            let w = g
+                .weight(
+                    "ffn_up_exps",
+                    ty,
+                    &[k as i64, m as i64, n_expert as i64],
+                    &wb,
+                )
+                .unwrap();
+            let xi = g
+                .input("x", GgmlType::F32, &[k as i64, n_b as i64, n_tok as i64])
+                .unwrap();
+            let ii = g
+                .input("ids", GgmlType::I32, &[n_used as i64, n_tok as i64])
+                .unwrap();
             let y = g.mul_mat_id(w, xi, ii).unwrap();
-            let got = run(&mut g, &[y], &[(xi, f32_bytes(&x)), (ii, llama::backend::cpu::as_bytes(&ids).to_vec())].iter().map(|(a, b)| (*a, b.as_slice())).collect::<Vec<_>>(), NTH);
+            let got = run(
+                &mut g,
+                &[y],
+                &[
+                    (xi, f32_bytes(&x)),
+                    (ii, llama::backend::cpu::as_bytes(&ids).to_vec()),
+                ]
+                .iter()
+                .map(|(a, b)| (*a, b.as_slice()))
+                .collect::<Vec<_>>(),
+                NTH,
+            );
             let mut r = vec![0f64; m * n_used * n_tok];
             for t in 0..n_tok {
                 for u in 0..n_used {
                     let e = ids[t * n_used + u] as usize;
                     for i in 0..m {
-                        r[(t * n_used + u) * m + i] =
-                            (0..k).map(|c| ws[(e * m + i) * k + c] as f64 * x[(t * n_b + u % n_b) * k + c] as f64).sum();
+                        r[(t * n_used + u) * m + i] = (0..k)
+                            .map(|c| {
+                                ws[(e * m + i) * k + c] as f64
+                                    * x[(t * n_b + u % n_b) * k + c] as f64
+                            })
+                            .sum();
                     }
                 }
             }
-            check(&format!("mul_mat_id {} n_b {n_b}", ty.name()), &got[0], &r, bound);
+            check(
+                &format!("mul_mat_id {} n_b {n_b}", ty.name()),
+                &got[0],
+                &r,
+                bound,
+            );
         }
     }
 }

@@ -97,7 +97,7 @@ impl FreeList {
         // Best fit among the holes below top.
         let mut best: Option<usize> = None;
         for (i, &(_, s)) in self.free.iter().enumerate() {
-            if s >= size && best.map_or(true, |b| s < self.free[b].1) {
+            if s >= size && !best.is_some_and(|b| s >= self.free[b].1) {
                 best = Some(i);
             }
         }

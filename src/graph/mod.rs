@@ -337,7 +337,7 @@ impl<'a> Graph<'a> {
             name,
         };
         let end = offset.checked_add(t.nbytes());
-        if end.map_or(true, |e| e > src.nbytes()) {
+        if !end.is_some_and(|e| e <= src.nbytes()) {
             return Err(Error::invalid(format!(
                 "view {ne:?} at offset {offset} reaches past {} ({} bytes)",
                 src.name,

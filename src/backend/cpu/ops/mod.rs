@@ -104,7 +104,7 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
                 && (0..3).all(|i| s(i).is_some_and(|t| t.is_contiguous_rows()))
                 && flash_attn::k_supported(ty(1).unwrap_or(GgmlType::I32))
                 && flash_attn::v_supported(ty(2).unwrap_or(GgmlType::I32))
-                && s(3).map_or(true, |m| m.ty == GgmlType::F16)
+                && !s(3).is_some_and(|m| m.ty != GgmlType::F16)
         }
         Op::Concat(_) | Op::Repeat => !t.ty.is_quantized(),
     };
