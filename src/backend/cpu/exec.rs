@@ -1,7 +1,7 @@
 //! Runs a planned graph: resolves each tensor to an address, dispatches each node to its op,
 //! and meets at the barrier after every node.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::ops;
 use super::pool::Barrier;
@@ -75,6 +75,8 @@ pub struct NodeCtx<'r> {
     pub barrier: &'r Barrier,
     /// Set when a node fails in a way validation could not foresee.
     pub failed: &'r AtomicBool,
+    /// This node's chunk counter (zero when the node starts).
+    pub chunk: &'r AtomicUsize,
 }
 
 impl NodeCtx<'_> {
@@ -89,6 +91,11 @@ impl NodeCtx<'_> {
     /// All threads of the node meet here.
     pub fn sync(&self, nth: usize) {
         self.barrier.wait(nth);
+    }
+    /// The next unclaimed chunk index of this node (dynamic load balancing: a descheduled
+    /// thread holds up only the chunk it is working on). Starts at 0 for every node.
+    pub fn next_chunk(&self) -> usize {
+        self.chunk.fetch_add(1, Ordering::Relaxed)
     }
     /// Records a failure and aborts the run.
     pub fn fail(&self) {
@@ -161,6 +168,7 @@ pub fn run_thread(
     nth: usize,
 ) {
     let mut after_serial = false;
+    let mut n_split = 0usize;
     for &node in g.nodes() {
         if barrier.aborted() {
             return;
@@ -168,7 +176,8 @@ pub fn run_thread(
         let split = nth > 1 && ops::worth_splitting(g, node, plan.config);
         if !split {
             if ith == 0 {
-                run_node(g, plan, b, barrier, failed, node, 0, 1);
+                barrier.chunks[2].store(0, Ordering::Relaxed);
+                run_node(g, plan, b, barrier, failed, &barrier.chunks[2], node, 0, 1);
             }
             after_serial = true;
             continue;
@@ -177,8 +186,24 @@ pub fn run_thread(
             barrier.wait(nth);
             after_serial = false;
         }
-        run_node(g, plan, b, barrier, failed, node, ith, nth);
+        if ith == 0 {
+            // Nobody uses the other counter now (its node ended at a barrier); the next split
+            // node starts after this node's barrier and finds it cleared.
+            barrier.chunks[(n_split + 1) % 2].store(0, Ordering::Relaxed);
+        }
+        run_node(
+            g,
+            plan,
+            b,
+            barrier,
+            failed,
+            &barrier.chunks[n_split % 2],
+            node,
+            ith,
+            nth,
+        );
         barrier.wait(nth);
+        n_split += 1;
     }
 }
 
@@ -189,6 +214,7 @@ fn run_node(
     b: &Bindings<'_>,
     barrier: &Barrier,
     failed: &AtomicBool,
+    chunk: &AtomicUsize,
     node: TensorId,
     ith: usize,
     nth: usize,
@@ -211,6 +237,7 @@ fn run_node(
             ws_len,
             barrier,
             failed,
+            chunk,
         };
         ops::compute(&ctx, ith, nth);
     }
