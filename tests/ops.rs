@@ -586,7 +586,13 @@ fn argsort_top_k_argmax() {
     let top = g.top_k(a, 8).unwrap();
     let a2 = g.cont_nd(a, &[45, 12]).unwrap();
     let am = g.argmax(a2).unwrap();
-    let got = run(&mut g, &[asc, desc, top, am], &bind(&inp), NTH);
+    // top-k as upstream's argsort_top_k: a strided I32 view of the sorted indices, made
+    // contiguous.
+    let dv = g
+        .view_4d(desc, [8, 6, 2, 1], [45 * 4, 45 * 4 * 6, 45 * 4 * 12], 0)
+        .unwrap();
+    let dvc = g.cont(dv).unwrap();
+    let got = run(&mut g, &[asc, desc, top, am, dvc], &bind(&inp), NTH);
     let mut r_asc = Vec::new();
     let mut r_desc = Vec::new();
     let mut r_top = Vec::new();
@@ -605,4 +611,5 @@ fn argsort_top_k_argmax() {
     check("argsort desc", &got[1], &r_desc, 0.0);
     check("top_k", &got[2], &r_top, 0.0);
     check("argmax", &got[3], &r_am, 0.0);
+    check("cont of an I32 view (argsort top-k)", &got[4], &r_top, 0.0);
 }

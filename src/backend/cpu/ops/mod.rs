@@ -63,11 +63,7 @@ fn unsupported(g: &Graph<'_>, node: TensorId, what: String) -> Error {
 /// Checks that the CPU backend can run `node` (types, layouts).
 pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
     let t = g.tensor(node)?;
-    let src: Vec<_> = g
-        .src(node)
-        .into_iter()
-        .map(|s| s.and_then(|s| g.tensor(s).ok()))
-        .collect();
+    let src = g.src(node).map(|s| s.and_then(|s| g.tensor(s).ok()));
     let s = |i: usize| src.get(i).copied().flatten();
     let ty = |i: usize| s(i).map(|t| t.ty);
     let f32_only = |tys: &[Option<GgmlType>]| tys.iter().flatten().all(|&t| t == GgmlType::F32);
@@ -91,8 +87,9 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
         Op::SetRows => can_from_f32(t.ty) && matches!(ty(0), Some(GgmlType::F32 | GgmlType::F16)),
         Op::Cpy => {
             let from = ty(0).unwrap_or(t.ty);
-            let byte_copy =
-                s(0).is_some_and(|x| x.ty == t.ty && x.is_contiguous() && t.is_contiguous());
+            let byte_copy = s(0).is_some_and(|x| {
+                x.ty == t.ty && (!t.ty.is_quantized() || (x.is_contiguous() && t.is_contiguous()))
+            });
             let quant_rows_ok = !(from.is_quantized() || t.ty.is_quantized())
                 || s(0).is_some_and(|x| x.ne[0] == t.ne[0]);
             byte_copy || (can_to_f32(from) && can_from_f32(t.ty) && quant_rows_ok)
