@@ -262,6 +262,14 @@ pub struct ggml_backend_feature {
     pub value: *const c_char,
 }
 
+/// `ggml_backend_get_features_t`: the type of the `ggml_backend_get_features` entry point that
+/// `ggml_backend_reg_get_proc_address` returns.
+pub type ggml_backend_get_features_t =
+    Option<unsafe extern "C" fn(reg: ggml_backend_reg_t) -> *mut ggml_backend_feature>;
+
+/// `GGML_DEFAULT_N_THREADS`.
+pub const GGML_DEFAULT_N_THREADS: i32 = 4;
+
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     assert!(size_of::<ggml_opt_optimizer_params>() == 28);
