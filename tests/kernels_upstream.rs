@@ -81,7 +81,7 @@ fn upstream() -> Option<Upstream> {
 }
 
 impl Upstream {
-    fn from_float(&self, ty: GgmlType, src: &[f32]) -> Vec<u8> {
+    fn quantize_row(&self, ty: GgmlType, src: &[f32]) -> Vec<u8> {
         let mut out = vec![0u8; ty.row_size(src.len() as u64).expect("row") as usize];
         // SAFETY: upstream's CPU traits for a valid type; `from_float` writes exactly one row
         // of `src.len()` elements (a multiple of the block size) into `out`.
@@ -198,7 +198,7 @@ fn activation_quantization_is_bit_identical_to_upstream() {
             }
             assert_eq!(
                 ggml_layout(vdt, &src),
-                up.from_float(vdt, &src),
+                up.quantize_row(vdt, &src),
                 "{} trial {trial}",
                 vdt.name()
             );

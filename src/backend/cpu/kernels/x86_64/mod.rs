@@ -7,6 +7,8 @@
 //! blocks are unpacked once into registers and reused for the `NY` rows.
 
 mod avx512;
+mod avx512_float;
+mod avx512_legacy;
 mod float;
 mod kquants;
 mod legacy;
@@ -47,6 +49,18 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
         tiled(GgmlType::Q4_K, avx512::gemm_tiled::<avx512::Q4K>);
         tiled(GgmlType::Q5_K, avx512::gemm_tiled::<avx512::Q5K>);
         tiled(GgmlType::Q6_K, avx512::gemm_tiled::<avx512::Q6K>);
+        use avx512_legacy as l;
+        tiled(GgmlType::Q4_0, l::gemm_tiled::<l::Q4_0>);
+        tiled(GgmlType::Q4_1, l::gemm_tiled::<l::Q4_1>);
+        tiled(GgmlType::Q5_0, l::gemm_tiled::<l::Q5_0>);
+        tiled(GgmlType::Q5_1, l::gemm_tiled::<l::Q5_1>);
+        tiled(GgmlType::Q8_0, l::gemm_tiled::<l::Q8_0>);
+        tiled(GgmlType::IQ4_NL, l::gemm_tiled::<l::Iq4Nl>);
+        tiled(GgmlType::MXFP4, l::gemm_tiled::<l::Mxfp4>);
+        use avx512_float as f;
+        tiled(GgmlType::F32, f::gemm_tiled::<f::F32>);
+        tiled(GgmlType::F16, f::gemm_tiled::<f::F16>);
+        tiled(GgmlType::BF16, f::gemm_tiled::<f::Bf16>);
     }
     Some(t)
 }
