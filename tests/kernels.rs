@@ -179,6 +179,8 @@ fn q8_activation_rounding_is_upstreams_avx2_rounding() {
     assert_eq!(i16::from_le_bytes([qk[262], qk[263]]), -2);
 }
 
+type Quantizer = fn(&[f32], &mut [u8]);
+
 #[test]
 fn simd_quantizers_write_the_scalar_bytes() {
     use llama::backend::cpu::kernels::quantize;
@@ -197,7 +199,7 @@ fn simd_quantizers_write_the_scalar_bytes() {
                 x[96 + j] = j as f32 - 15.5;
             }
         }
-        let cases: [(GgmlType, fn(&[f32], &mut [u8])); 3] = [
+        let cases: [(GgmlType, Quantizer); 3] = [
             (GgmlType::Q8_0, quantize::quantize_row_q8_0),
             (GgmlType::Q8_1, quantize::quantize_row_q8_1),
             (GgmlType::Q8_K, quantize::quantize_row_q8_k),
