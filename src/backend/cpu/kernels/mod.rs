@@ -9,7 +9,8 @@
 //! products block by block ([`mul_mat`] / [`mul_mat_raw`]).
 //!
 //! ## Using it from the `mul_mat` op (engine)
-//! 1. Scratch: `act_row_size(wty, k)` bytes per activation row (the planner counts it).
+//! 1. Scratch: [`act_row_size`]`(wty, k)` bytes per activation row (the planner counts it;
+//!    for Q8_0 / Q8_1 activations this is ggml's Q8_1 row size, not Q8_0's).
 //! 2. Each thread converts its share of activation rows: `quantize_activations(vdt, src_row, dst_row)`
 //!    (for F32 weights the f32 rows may be used directly: `vec_dot_type` is F32 and a row of f32
 //!    bytes is the format).
@@ -20,7 +21,7 @@
 //!    rows ranges of any length work (multiples of 16 are slightly better).
 //!
 //! The activation rows produced here use a private layout for Q8_0 / Q8_1 (4 blocks
-//! interleaved, see `quantize.rs`): same byte size as ggml's, but only these kernels read them.
+//! interleaved, with integer block sums, see `quantize.rs`): only these kernels read them.
 //!
 //! ## Structure
 //! `generic/` holds the scalar kernels (the oracles, and the fallback); `x86_64/` the AVX2 +
@@ -105,8 +106,7 @@ pub struct KernelTable {
     pub isa: Isa,
     by_type: [Option<TypeKernels>; 64],
     /// Activation quantizers (same bytes in every table).
-    q8_0: fn(&[f32], &mut [u8]),
-    q8_1: fn(&[f32], &mut [u8]),
+    q8_x4: fn(&[f32], &mut [u8]),
     q8_k: fn(&[f32], &mut [u8]),
 }
 
@@ -158,13 +158,22 @@ pub fn vec_dot_type(weight: GgmlType) -> Option<GgmlType> {
 pub fn act_row_size(weight: GgmlType, k: usize) -> Result<usize> {
     let vdt = vec_dot_type(weight)
         .ok_or_else(|| Error::unsupported(format!("mul_mat: no kernel for {}", weight.name())))?;
-    Ok(vdt.row_size(k as u64)? as usize)
+    quantize::act_row_bytes(vdt, k)
+}
+
+/// Bytes per block of an activation row in vec-dot type `vdt` (our layout).
+pub(crate) fn act_block_bytes(vdt: GgmlType) -> usize {
+    match vdt {
+        GgmlType::Q8_0 | GgmlType::Q8_1 => quantize::Q8_BLOCK,
+        _ => vdt.type_size(),
+    }
 }
 
 /// Converts one f32 activation row `src` into `ty` (a vec-dot type) in `dst`, which must hold
-/// at least `ty.row_size(src.len())` bytes.
+/// at least `quantize::act_row_bytes(ty, src.len())` bytes (for Q8_0 / Q8_1 that is ggml's
+/// Q8_1 row size; see `quantize.rs` for the layout).
 pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
-    let need = ty.row_size(src.len() as u64)? as usize;
+    let need = quantize::act_row_bytes(ty, src.len())?;
     if dst.len() < need {
         return Err(Error::invalid(format!(
             "quantize_activations: {} row of {} needs {need} bytes, got {}",
@@ -174,8 +183,7 @@ pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result
         )));
     }
     match ty {
-        GgmlType::Q8_0 => (table().q8_0)(src, dst),
-        GgmlType::Q8_1 => (table().q8_1)(src, dst),
+        GgmlType::Q8_0 | GgmlType::Q8_1 => (table().q8_x4)(src, dst),
         GgmlType::Q8_K => (table().q8_k)(src, dst),
         GgmlType::F16 => quantize::convert_row_f16(src, dst),
         GgmlType::BF16 => quantize::convert_row_bf16(src, dst),
@@ -252,8 +260,7 @@ fn build_scalar() -> KernelTable {
     KernelTable {
         isa: Isa::Scalar,
         by_type,
-        q8_0: quantize::quantize_row_q8_0,
-        q8_1: quantize::quantize_row_q8_1,
+        q8_x4: quantize::quantize_row_q8_x4,
         q8_k: quantize::quantize_row_q8_k,
     }
 }

@@ -3,7 +3,7 @@
 //! unsigned bytes ("4 k-values × 16 rows" per vector) with their f32 scales, then each
 //! activation row costs 8 `vpdpbusd` per block for all 16 rows. Signed weight values are
 //! stored with an offset `o` (value + o ≥ 0), removed exactly through each activation block's
-//! integer sum Σq; Q4_1 / Q5_1 add `m · s` with the Q8_1 block sums like the other kernels.
+//! integer sum Σq (kept in our activation layout); Q4_1 / Q5_1 add `m · d_y · Σq`.
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the block formats
 #![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics: Rust 1.89
@@ -14,7 +14,7 @@ use std::ops::Range;
 use super::f16_load;
 use crate::backend::cpu::kernels::generic::f16_at;
 use crate::backend::cpu::kernels::generic::legacy::{e8m0_half, KVALUES_IQ4NL, KVALUES_MXFP4};
-use crate::backend::cpu::kernels::quantize::{q8_0_offsets, q8_1_offsets};
+use crate::backend::cpu::kernels::quantize::q8_offsets;
 
 /// One 32-element block of a 16-row tile.
 #[repr(C, align(64))]
@@ -177,32 +177,14 @@ struct ActBlock {
 
 #[inline(always)]
 unsafe fn act_block<U: BlockUnpack>(row: *const u8, nb: usize, ib: usize) -> ActBlock {
-    if U::HAS_MIN {
-        let (od, os, oq) = q8_1_offsets(nb, ib);
-        ActBlock {
-            d: f16_load(row.add(od)),
-            corr: 0,
-            s: f16_load(row.add(os)),
-            q: row.add(oq),
-        }
-    } else {
-        let (od, oq) = q8_0_offsets(nb, ib);
-        let d = f16_load(row.add(od));
-        let mut sum = 0i32;
-        if U::OFFSET != 0 {
-            let y = _mm256_loadu_si256(row.add(oq) as *const __m256i);
-            let p = _mm256_madd_epi16(
-                _mm256_maddubs_epi16(_mm256_set1_epi8(1), y),
-                _mm256_set1_epi16(1),
-            );
-            sum = super::hsum_epi32(p);
-        }
-        ActBlock {
-            d,
-            corr: U::OFFSET * sum,
-            s: 0.0,
-            q: row.add(oq),
-        }
+    let (od, os, oq) = q8_offsets(nb, ib);
+    let d = f16_load(row.add(od));
+    let sum = (row.add(os) as *const i16).read_unaligned() as i32;
+    ActBlock {
+        d,
+        corr: U::OFFSET * sum,
+        s: d * sum as f32,
+        q: row.add(oq),
     }
 }
 

@@ -29,8 +29,7 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
     }
     let mut t = build_scalar();
     t.isa = super::Isa::Avx2;
-    t.q8_0 = quantize::quantize_row_q8_0;
-    t.q8_1 = quantize::quantize_row_q8_1;
+    t.q8_x4 = quantize::quantize_row_q8_x4;
     t.q8_k = quantize::quantize_row_q8_k;
     let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
     legacy::register(&mut set);
@@ -80,7 +79,7 @@ macro_rules! rows_wrapper {
             fn rows(k: usize, w: &[u8], y: &[u8], ys: usize, out: &mut [f32]) {
                 let (wt, at): (crate::quant::GgmlType, crate::quant::GgmlType) = ($wty, $aty);
                 let wrow = k / wt.block_size() * wt.type_size();
-                let arow = k / at.block_size() * at.type_size();
+                let arow = k / at.block_size() * crate::backend::cpu::kernels::act_block_bytes(at);
                 let ny = out.len();
                 assert!(
                     k % wt.block_size() == 0
