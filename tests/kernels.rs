@@ -4,8 +4,8 @@
 //! dequantized weights) lives in `kernels_upstream.rs`.
 
 use llama::backend::cpu::kernels::{
-    act_row_size, mul_mat, mul_mat_raw, quantize_activations, scalar_table, table, vec_dot_type,
-    Isa, KernelTable, MatMul, SUPPORTED,
+    act_row_size, all_tables, mul_mat, mul_mat_raw, quantize_activations, scalar_table, table,
+    vec_dot_type, Isa, KernelTable, MatMul, SUPPORTED,
 };
 use llama::quant::GgmlType;
 
@@ -54,10 +54,16 @@ fn ks(ty: GgmlType) -> Vec<usize> {
 
 #[test]
 fn simd_matches_scalar_for_every_type() {
-    let best = table();
-    if best.isa == Isa::Scalar {
+    if table().isa == Isa::Scalar {
         println!("notice: no SIMD kernels on this CPU; comparing scalar with itself");
     }
+    for best in all_tables() {
+        println!("checking {:?} against scalar", best.isa);
+        simd_matches_scalar(best);
+    }
+}
+
+fn simd_matches_scalar(best: &KernelTable) {
     let mut rng = Rng::new(7);
     for &ty in SUPPORTED {
         for k in ks(ty) {
@@ -70,7 +76,8 @@ fn simd_matches_scalar_for_every_type() {
             for (i, (f, r)) in fast.iter().zip(&slow).enumerate() {
                 assert!(
                     (f - r).abs() <= 2e-5 * scale,
-                    "{} k={k} elem {i}: simd {f} scalar {r} (scale {scale})",
+                    "{:?} {} k={k} elem {i}: simd {f} scalar {r} (scale {scale})",
+                    best.isa,
                     ty.name()
                 );
             }

@@ -203,11 +203,28 @@ pub fn table() -> &'static KernelTable {
     static BEST: OnceLock<KernelTable> = OnceLock::new();
     BEST.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
-        if let Some(t) = x86_64::avx2_table() {
+        if let Some(t) = x86_64::avx2_table(true) {
             return t;
         }
         build_scalar()
     })
+}
+
+/// Every kernel table this CPU can run, scalar first and [`table`] last (tests compare them).
+pub fn all_tables() -> Vec<&'static KernelTable> {
+    let mut v = vec![scalar_table()];
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX2: OnceLock<Option<KernelTable>> = OnceLock::new();
+        if let Some(t) = AVX2.get_or_init(|| x86_64::avx2_table(false)) {
+            v.push(t);
+        }
+    }
+    let best = table();
+    if v.last().map(|t| t.isa) != Some(best.isa) {
+        v.push(best);
+    }
+    v
 }
 
 /// The portable scalar table (the oracle).

@@ -8,6 +8,7 @@
 
 mod avx512;
 mod avx512_float;
+mod avx512_gemv;
 mod avx512_legacy;
 mod float;
 mod kquants;
@@ -19,8 +20,9 @@ use std::arch::x86_64::*;
 use super::{build_scalar, KernelTable, TypeKernels, MAX_NY};
 use crate::quant::GgmlType;
 
-/// The AVX2 table, or `None` when this CPU lacks AVX2, FMA or F16C.
-pub(super) fn avx2_table() -> Option<KernelTable> {
+/// The AVX2 table (with the AVX-512 VNNI kernels when `avx512` and the CPU has them), or
+/// `None` when this CPU lacks AVX2, FMA or F16C.
+pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     if !(is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c"))
@@ -35,7 +37,8 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
     legacy::register(&mut set);
     kquants::register(&mut set);
     float::register(&mut set);
-    if avx512::available() {
+    if avx512 && avx512::available() {
+        avx512_gemv::register(&mut set);
         t.isa = super::Isa::Avx512Vnni;
         let mut tiled = |ty: GgmlType, f: super::TiledFn| {
             if let Some(k) = t.by_type[ty as usize].as_mut() {
@@ -94,7 +97,8 @@ macro_rules! rows_wrapper {
                 while j0 < ny {
                     let n = (ny - j0).min(max);
                     // SAFETY: this wrapper is put in a table only after `is_x86_feature_detected!`
-                    // found avx2, fma and f16c (see `avx2_table`); the assert above proves the
+                    // found every feature its kernel enables (avx2, fma and f16c, plus the
+                    // AVX-512 set for `avx512_*` kernels; see `avx2_table`); the assert above proves the
                     // kernel's reads (k/block blocks of `w`, rows j0..j0+n of `y`, `ys` apart)
                     // are inside the slices, and it writes `out[j0..j0+n]` only.
                     unsafe {
