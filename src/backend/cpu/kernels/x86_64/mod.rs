@@ -9,6 +9,7 @@
 mod avx512;
 mod avx512_float;
 mod avx512_gemv;
+mod avx512_kgemv;
 mod avx512_legacy;
 mod float;
 mod kquants;
@@ -39,6 +40,7 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     float::register(&mut set);
     if avx512 && avx512::available() {
         avx512_gemv::register(&mut set);
+        avx512_kgemv::register(&mut set);
         t.isa = super::Isa::Avx512Vnni;
         let mut tiled = |ty: GgmlType, f: super::TiledFn| {
             if let Some(k) = t.by_type[ty as usize].as_mut() {
