@@ -10,23 +10,34 @@
 //!
 //! ## Using it from the `mul_mat` op (engine)
 //! 1. Scratch: [`act_row_size`]`(wty, k)` bytes per activation row (the planner counts it;
-//!    for Q8_0 / Q8_1 activations this is ggml's Q8_1 row size, not Q8_0's).
-//! 2. Each thread converts its share of activation rows: `quantize_activations(vdt, src_row, dst_row)`
-//!    (for F32 weights the f32 rows may be used directly: `vec_dot_type` is F32 and a row of f32
-//!    bytes is the format).
-//! 3. Barrier; then each thread computes a disjoint tile with [`mul_mat_raw`]:
-//!    GEMV (`n == 1`): split weight rows, e.g. thread `ith` takes rows `ith*m/nth..(ith+1)*m/nth`;
-//!    GEMM: split weight rows the same way (each thread then streams all activation rows, which
-//!    stay in cache) or split into (rows × acts) tiles when `m` is small. No kernel allocates;
-//!    rows ranges of any length work (multiples of 16 are slightly better).
+//!    for Q8_0 / Q8_1 activations this is ggml's *Q8_1* row size, not Q8_0's). Kernels need
+//!    no other memory: tiles live on the stack (≤ 64 KiB per call).
+//! 2. Each thread converts its share of activation rows:
+//!    `quantize_activations(vdt, src_row, dst_row)` (for F32 weights the f32 rows may be used
+//!    directly: `vec_dot_type` is F32 and a row of f32 bytes is the format).
+//! 3. Barrier; then each thread computes a disjoint tile with [`mul_mat_raw`]
+//!    (`MatMul::new` checks buffers once; a tile is `rows × acts`):
+//!    GEMV (`n == 1`) and GEMM alike: split weight rows, thread `ith` takes
+//!    `ith*m/nth..(ith+1)*m/nth` (multiples of 16 rows are best for the tiled GEMM) with all
+//!    activation rows; when `m` is small split activation rows too. Any ranges work.
+//!
+//! With ≥ 8 activation rows in a tile and AVX-512 VNNI present, a type's *tiled* GEMM runs:
+//! 16 (floats: 32) weight rows are unpacked once into unsigned bytes laid out "4 k-values × 16
+//! rows" per vector and every activation row costs one `vpdpbusd` per 4 k for all 16 rows.
+//! Results of the tiled and row paths agree to float rounding (integer sums are exact).
 //!
 //! The activation rows produced here use a private layout for Q8_0 / Q8_1 (4 blocks
 //! interleaved, with integer block sums, see `quantize.rs`): only these kernels read them.
+//! The quants and scales themselves are bit-identical to upstream's AVX2 quantizers
+//! (tested against `libggml-cpu.so`).
 //!
 //! ## Structure
 //! `generic/` holds the scalar kernels (the oracles, and the fallback); `x86_64/` the AVX2 +
-//! FMA + F16C kernels. [`table`] picks the best available set once, at first use, into a table
-//! of safe function pointers; AVX-512 or NEON sets would be further tables chosen the same way.
+//! FMA + F16C kernels (`legacy.rs`, `kquants.rs`, `float.rs`, `quantize.rs`) and the AVX-512
+//! VNNI ones (`avx512*.rs`: row kernels for GEMV, tiled GEMM). [`table`] picks the best set
+//! once, at first use, into a table of safe function pointers ([`all_tables`] lists every set
+//! this CPU runs, for tests); a NEON set would be one more table chosen the same way.
+//! Types without a SIMD kernel here (TQ1_0) use the scalar one.
 
 mod gemm;
 pub mod generic;

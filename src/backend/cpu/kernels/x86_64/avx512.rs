@@ -48,12 +48,15 @@ const KC: usize = 8;
 /// multipliers, the row scale and the bias scale.
 pub(super) trait SbUnpack {
     const BYTES: usize;
+    /// Scales are per 32 values (pairs of equal 16-value scales): one multiply per 32.
+    const G32: bool = false;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32);
 }
 
 pub(super) struct Q4K;
 impl SbUnpack for Q4K {
     const BYTES: usize = 144;
+    const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
         let (s, m) = scale_min_k4(&b[4..16]);
         for (j, x) in v.iter_mut().enumerate() {
@@ -71,6 +74,7 @@ impl SbUnpack for Q4K {
 pub(super) struct Q5K;
 impl SbUnpack for Q5K {
     const BYTES: usize = 176;
+    const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
         let (s, m) = scale_min_k4(&b[4..16]);
         for (j, x) in v.iter_mut().enumerate() {
@@ -192,11 +196,18 @@ unsafe fn bcast(p: *const u8) -> __m512i {
 
 /// `facc[j] += Σ over super-block `t` of (16 rows) · (activation row j's Q8_K block at `yb[j]`)`.
 #[inline(always)]
-unsafe fn sb_rows<const NY: usize>(t: &TileSb, yb: &[*const u8; NY], facc: &mut [__m512; NY]) {
+unsafe fn sb_rows<const G32: bool, const NY: usize>(
+    t: &TileSb,
+    yb: &[*const u8; NY],
+    facc: &mut [__m512; NY],
+) {
     let mut acc = [_mm512_setzero_si512(); NY];
-    for g in 0..16 {
+    let (groups, quads) = if G32 { (8, 8) } else { (16, 4) };
+    for gi in 0..groups {
+        // With G32 group gi spans the 16-value groups 2·gi and 2·gi + 1 (same scale).
+        let g = if G32 { 2 * gi } else { gi };
         let mut tt = [_mm512_setzero_si512(); NY];
-        for q in 0..4 {
+        for q in 0..quads {
             let wv = _mm512_load_si512(t.w[4 * g + q].as_ptr() as *const __m512i);
             for j in 0..NY {
                 tt[j] = _mm512_dpbusd_epi32(tt[j], wv, bcast(yb[j].add(4 + 16 * g + 4 * q)));
@@ -227,7 +238,7 @@ unsafe fn sb_rows<const NY: usize>(t: &TileSb, yb: &[*const u8; NY], facc: &mut 
 /// super-block `kc0 + s`); adds into (or, when `first`, stores to) the dst tile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn act_rows<const NY: usize>(
+unsafe fn act_rows<const G32: bool, const NY: usize>(
     tiles: &[TileSb],
     kc0: usize,
     y: *const u8,
@@ -244,7 +255,7 @@ unsafe fn act_rows<const NY: usize>(
         for (j, p) in yb.iter_mut().enumerate() {
             *p = y.add((j0 + j) * ys + (kc0 + s) * Q8K);
         }
-        sb_rows::<NY>(t, &yb, &mut facc);
+        sb_rows::<G32, NY>(t, &yb, &mut facc);
     }
     for (j, f) in facc.iter().enumerate() {
         let p = dst.add((j0 + j) * ds);
@@ -287,11 +298,19 @@ pub(super) unsafe fn gemm_tiled<U: SbUnpack>(
             }
             let mut j0 = acts.start;
             while j0 + NY <= acts.end {
-                act_rows::<NY>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                if U::G32 {
+                    act_rows::<true, NY>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                } else {
+                    act_rows::<false, NY>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                }
                 j0 += NY;
             }
             while j0 < acts.end {
-                act_rows::<1>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                if U::G32 {
+                    act_rows::<true, 1>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                } else {
+                    act_rows::<false, 1>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                }
                 j0 += 1;
             }
             kc0 += nk;

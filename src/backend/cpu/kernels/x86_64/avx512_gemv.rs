@@ -6,6 +6,7 @@
 //! from the activation block sums four blocks at a time.
 
 #![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics: Rust 1.89
+#![allow(clippy::needless_range_loop)] // per-row accumulator arrays
 
 use std::arch::x86_64::*;
 

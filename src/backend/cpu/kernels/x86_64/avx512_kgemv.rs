@@ -1,14 +1,15 @@
-//! AVX-512 VNNI row kernels (GEMV and small batches) for Q4_K, Q5_K and Q6_K. A super-block
+//! AVX-512 VNNI row kernels (GEMV and small batches) for Q2_K..Q6_K. A super-block
 //! is unpacked into four 64-value vectors of unsigned bytes; each costs one `vpdpbusd` per
 //! activation row, then a lane-wise multiply by the sub-block scales (permuted once per
 //! super-block); the mins / −32 offset come from the Q8_K `bsums` as in the AVX2 kernels.
 
 #![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics: Rust 1.89
+#![allow(clippy::needless_range_loop)] // per-row accumulator arrays
 
 use std::arch::x86_64::*;
 
 use super::{f16_load, rows_wrapper};
-use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, Q8K};
+use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k, Q8K};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
 
@@ -163,6 +164,109 @@ unsafe fn rows_q6<const NY: usize>(k: usize, w: *const u8, y: *const u8, ys: usi
     }
 }
 
+/// Q3_K (`THREE`) and Q2_K: 2-bit fields at shifts 0, 2, 4, 6 of two 32-byte rows.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn rows_q23<const THREE: bool, const NY: usize>(
+    k: usize,
+    w: *const u8,
+    y: *const u8,
+    ys: usize,
+    out: *mut f32,
+) {
+    let bs = if THREE { 110 } else { 84 };
+    let m3 = _mm256_set1_epi8(0x03);
+    let one = _mm256_set1_epi8(1);
+    let mut acc = [_mm512_setzero_ps(); NY];
+    for ib in 0..k / 256 {
+        let b = w.add(ib * bs);
+        // 16 group scales (i32) and the i16 multipliers of the bsums term.
+        let (d, fb, sc32, extra) = if THREE {
+            let sc = scales_q3k(std::slice::from_raw_parts(b.add(96), 12));
+            let v = _mm_sub_epi8(
+                _mm_loadu_si128(sc.as_ptr() as *const __m128i),
+                _mm_set1_epi8(32),
+            );
+            let e = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(v), _mm256_set1_epi16(-4));
+            let d = f16_load(b.add(108));
+            (d, d, _mm512_cvtepi8_epi32(v), e)
+        } else {
+            let raw = _mm_loadu_si128(b as *const __m128i);
+            let lo = _mm_and_si128(raw, _mm_set1_epi8(0x0F));
+            let hi = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0F));
+            (
+                f16_load(b.add(80)),
+                -f16_load(b.add(82)),
+                _mm512_cvtepu8_epi32(lo),
+                _mm256_cvtepu8_epi16(hi),
+            )
+        };
+        let qs = if THREE { b.add(32) } else { b.add(16) };
+        let hm = if THREE {
+            load256(b)
+        } else {
+            _mm256_setzero_si256()
+        };
+        let mut x = [_mm512_setzero_si512(); 4];
+        let mut s = [_mm512_setzero_si512(); 4];
+        let mut chunk = [_mm256_setzero_si256(); 8];
+        for half in 0..2 {
+            let qv = load256(qs.add(32 * half));
+            for sh in 0..4 {
+                let t = 4 * half + sh;
+                let mut q =
+                    _mm256_and_si256(_mm256_srlv_epi64(qv, _mm256_set1_epi64x(2 * sh as i64)), m3);
+                if THREE {
+                    let h =
+                        _mm256_and_si256(_mm256_srlv_epi64(hm, _mm256_set1_epi64x(t as i64)), one);
+                    q = _mm256_or_si256(q, _mm256_slli_epi16(h, 2));
+                }
+                chunk[t] = q;
+            }
+        }
+        for u in 0..4 {
+            x[u] = join(chunk[2 * u], chunk[2 * u + 1]);
+            let g = 4 * u as i32;
+            let idx = _mm512_setr_epi32(
+                g,
+                g,
+                g,
+                g,
+                g + 1,
+                g + 1,
+                g + 1,
+                g + 1,
+                g + 2,
+                g + 2,
+                g + 2,
+                g + 2,
+                g + 3,
+                g + 3,
+                g + 3,
+                g + 3,
+            );
+            s[u] = _mm512_permutexvar_epi32(idx, sc32);
+        }
+        for j in 0..NY {
+            let yb = y.add(j * ys + ib * Q8K);
+            let mut sumi = _mm512_setzero_si512();
+            for u in 0..4 {
+                let yv = _mm512_loadu_si512(yb.add(4 + 64 * u) as *const __m512i);
+                let p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), x[u], yv);
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(p, s[u]));
+            }
+            let bias = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(yb.add(260)), extra));
+            let dy = (yb as *const f32).read_unaligned();
+            acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(d * dy), _mm512_cvtepi32_ps(sumi), acc[j]);
+            acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(fb * dy), _mm512_cvtepi32_ps(bias), acc[j]);
+        }
+    }
+    for j in 0..NY {
+        *out.add(j) = _mm512_reduce_add_ps(acc[j]);
+    }
+}
+
+rows_wrapper!(q3_k, rows_q23[true,], GgmlType::Q3_K, GgmlType::Q8_K, [1, 2, 3, 4]);
+rows_wrapper!(q2_k, rows_q23[false,], GgmlType::Q2_K, GgmlType::Q8_K, [1, 2, 3, 4]);
 rows_wrapper!(q4_k, rows_q45[false,], GgmlType::Q4_K, GgmlType::Q8_K, [1, 2, 3, 4]);
 rows_wrapper!(q5_k, rows_q45[true,], GgmlType::Q5_K, GgmlType::Q8_K, [1, 2, 3, 4]);
 rows_wrapper!(q6_k, rows_q6[], GgmlType::Q6_K, GgmlType::Q8_K, [1, 2, 3, 4]);
@@ -172,4 +276,6 @@ pub(super) fn register(set: &mut impl FnMut(GgmlType, TypeKernels)) {
     set(GgmlType::Q4_K, q4_k());
     set(GgmlType::Q5_K, q5_k());
     set(GgmlType::Q6_K, q6_k());
+    set(GgmlType::Q3_K, q3_k());
+    set(GgmlType::Q2_K, q2_k());
 }
