@@ -59,9 +59,12 @@ impl SbUnpack for Q4K {
     const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
         let (s, m) = scale_min_k4(&b[4..16]);
-        for (j, x) in v.iter_mut().enumerate() {
-            let byte = b[16 + (j / 64) * 32 + j % 32];
-            *x = if j % 64 < 32 { byte & 0xF } else { byte >> 4 };
+        for c in 0..4 {
+            let (qs, out) = (&b[16 + 32 * c..48 + 32 * c], &mut v[64 * c..64 * c + 64]);
+            for l in 0..32 {
+                out[l] = qs[l] & 0xF;
+                out[l + 32] = qs[l] >> 4;
+            }
         }
         for g in 0..16 {
             sc[g] = s[g / 2] as i32;
@@ -77,11 +80,13 @@ impl SbUnpack for Q5K {
     const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
         let (s, m) = scale_min_k4(&b[4..16]);
-        for (j, x) in v.iter_mut().enumerate() {
-            let byte = b[48 + (j / 64) * 32 + j % 32];
-            let lo = if j % 64 < 32 { byte & 0xF } else { byte >> 4 };
-            let hi = (b[16 + j % 32] >> (j / 32)) & 1;
-            *x = lo | (hi << 4);
+        for c in 0..4 {
+            let (qs, qh) = (&b[48 + 32 * c..80 + 32 * c], &b[16..48]);
+            let out = &mut v[64 * c..64 * c + 64];
+            for l in 0..32 {
+                out[l] = (qs[l] & 0xF) | (((qh[l] >> (2 * c)) & 1) << 4);
+                out[l + 32] = (qs[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4);
+            }
         }
         for g in 0..16 {
             sc[g] = s[g / 2] as i32;
@@ -95,13 +100,18 @@ pub(super) struct Q6K;
 impl SbUnpack for Q6K {
     const BYTES: usize = 210;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        for (j, x) in v.iter_mut().enumerate() {
-            let (half, r) = (j / 128, j % 128);
-            let (quarter, l) = (r / 32, r % 32);
-            let low = b[half * 64 + l + 32 * (quarter % 2)];
-            let low = if quarter < 2 { low & 0xF } else { low >> 4 };
-            let high = (b[128 + half * 32 + l] >> (2 * quarter)) & 3;
-            *x = low | (high << 4);
+        for half in 0..2 {
+            let (ql, qh) = (
+                &b[64 * half..64 * half + 64],
+                &b[128 + 32 * half..160 + 32 * half],
+            );
+            let out = &mut v[128 * half..128 * half + 128];
+            for l in 0..32 {
+                out[l] = (ql[l] & 0xF) | ((qh[l] & 3) << 4);
+                out[l + 32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+                out[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+                out[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+            }
         }
         for g in 0..16 {
             let s = b[192 + g] as i8 as i32;
@@ -117,11 +127,13 @@ pub(super) struct Q3K;
 impl SbUnpack for Q3K {
     const BYTES: usize = 110;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        for (j, x) in v.iter_mut().enumerate() {
-            let (half, r) = (j / 128, j % 128);
-            let q = (b[32 + half * 32 + r % 32] >> (2 * (r / 32))) & 3;
-            let h = (b[j % 32] >> (j / 32)) & 1;
-            *x = q | (h << 2);
+        for t in 0..8 {
+            let (qs, hm) = (&b[32 + 32 * (t / 4)..64 + 32 * (t / 4)], &b[0..32]);
+            let out = &mut v[32 * t..32 * t + 32];
+            let sh = 2 * (t % 4);
+            for l in 0..32 {
+                out[l] = ((qs[l] >> sh) & 3) | (((hm[l] >> t) & 1) << 2);
+            }
         }
         let s = scales_q3k(&b[96..108]);
         for g in 0..16 {
@@ -137,9 +149,13 @@ pub(super) struct Q2K;
 impl SbUnpack for Q2K {
     const BYTES: usize = 84;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        for (j, x) in v.iter_mut().enumerate() {
-            let (half, r) = (j / 128, j % 128);
-            *x = (b[16 + half * 32 + r % 32] >> (2 * (r / 32))) & 3;
+        for t in 0..8 {
+            let qs = &b[16 + 32 * (t / 4)..48 + 32 * (t / 4)];
+            let out = &mut v[32 * t..32 * t + 32];
+            let sh = 2 * (t % 4);
+            for l in 0..32 {
+                out[l] = (qs[l] >> sh) & 3;
+            }
         }
         for g in 0..16 {
             sc[g] = (b[g] & 0xF) as i32;
@@ -174,8 +190,8 @@ unsafe fn unpack_tile<U: SbUnpack>(
             bm = [0; 16];
             (0.0, 0.0)
         };
-        for gq in 0..64 {
-            t.w[gq][4 * r..4 * r + 4].copy_from_slice(&v[4 * gq..4 * gq + 4]);
+        for (gq, c) in v.chunks_exact(4).enumerate() {
+            t.w[gq][4 * r..4 * r + 4].copy_from_slice(c);
         }
         for g in 0..16 {
             t.sc[g][r] = sc[g];
@@ -282,7 +298,7 @@ pub(super) unsafe fn gemm_tiled<U: SbUnpack>(
     dst: *mut f32,
     ds: usize,
 ) {
-    const NY: usize = 4;
+    const NY: usize = 8;
     let nsb = k / 256;
     let mut tiles = [EMPTY; KC];
     let mut r0 = rows.start;
