@@ -17,7 +17,8 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use crate::backend::cpu::kernels::generic::f16_at;
-use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4, scales_q3k, Q8K};
+use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4, scales_q3k, trit, Q8K};
+use crate::backend::cpu::kernels::generic::legacy::KVALUES_IQ4NL;
 
 /// One super-block of a 16-row tile, unpacked.
 #[repr(C, align(64))]
@@ -162,6 +163,76 @@ impl SbUnpack for Q2K {
             bm[g] = (b[g] >> 4) as i16;
         }
         (f16_at(b, 80), -f16_at(b, 82))
+    }
+}
+
+pub(super) struct Iq4Xs;
+impl SbUnpack for Iq4Xs {
+    const BYTES: usize = 136;
+    const G32: bool = true;
+    fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
+        let h = u16::from_le_bytes([b[2], b[3]]);
+        for ib in 0..8 {
+            let qs = &b[8 + 16 * ib..24 + 16 * ib];
+            let out = &mut v[32 * ib..32 * ib + 32];
+            for l in 0..16 {
+                out[l] = (KVALUES_IQ4NL[(qs[l] & 0xF) as usize] as u8) ^ 0x80;
+                out[l + 16] = (KVALUES_IQ4NL[(qs[l] >> 4) as usize] as u8) ^ 0x80;
+            }
+            let ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) as i32
+                | ((((h >> (2 * ib)) & 3) as i32) << 4);
+            for g in [2 * ib, 2 * ib + 1] {
+                sc[g] = ls - 32;
+                bm[g] = (-128 * sc[g]) as i16;
+            }
+        }
+        let d = f16_at(b, 0);
+        (d, d)
+    }
+}
+
+pub(super) struct Tq2_0;
+impl SbUnpack for Tq2_0 {
+    const BYTES: usize = 66;
+    const G32: bool = true;
+    fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
+        for jb in 0..2 {
+            for l in 0..4 {
+                let out = &mut v[128 * jb + 32 * l..128 * jb + 32 * l + 32];
+                for (m, o) in out.iter_mut().enumerate() {
+                    *o = (b[32 * jb + m] >> (2 * l)) & 3;
+                }
+            }
+        }
+        *sc = [1; 16];
+        *bm = [-1; 16];
+        let d = f16_at(b, 64);
+        (d, d)
+    }
+}
+
+pub(super) struct Tq1_0;
+impl SbUnpack for Tq1_0 {
+    const BYTES: usize = 54;
+    const G32: bool = true;
+    fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
+        for l in 0..5 {
+            for m in 0..32 {
+                v[l * 32 + m] = trit(b[m], l) as u8;
+            }
+            for m in 0..16 {
+                v[160 + l * 16 + m] = trit(b[32 + m], l) as u8;
+            }
+        }
+        for l in 0..4 {
+            for j in 0..4 {
+                v[240 + 4 * l + j] = trit(b[48 + j], l) as u8;
+            }
+        }
+        *sc = [1; 16];
+        *bm = [-1; 16];
+        let d = f16_at(b, 52);
+        (d, d)
     }
 }
 

@@ -53,6 +53,9 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
         tiled(GgmlType::Q4_K, avx512::gemm_tiled::<avx512::Q4K>);
         tiled(GgmlType::Q5_K, avx512::gemm_tiled::<avx512::Q5K>);
         tiled(GgmlType::Q6_K, avx512::gemm_tiled::<avx512::Q6K>);
+        tiled(GgmlType::IQ4_XS, avx512::gemm_tiled::<avx512::Iq4Xs>);
+        tiled(GgmlType::TQ1_0, avx512::gemm_tiled::<avx512::Tq1_0>);
+        tiled(GgmlType::TQ2_0, avx512::gemm_tiled::<avx512::Tq2_0>);
         use avx512_legacy as l;
         tiled(GgmlType::Q4_0, l::gemm_tiled::<l::Q4_0>);
         tiled(GgmlType::Q4_1, l::gemm_tiled::<l::Q4_1>);
