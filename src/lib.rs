@@ -4,19 +4,19 @@
 //! upstream's `llama.h` (pinned: llama.cpp `0c1e57098`, as vendored by llama-cpp-python 0.3.36).
 //!
 //! ## Map
-//! - [`error`]: `Error { kind, context }`, the one error type.
-//! - [`gguf`]: the file format (reader over mmap, writer).
-//! - [`quant`]: `GgmlType`, block layouts, scalar quantize/dequantize references.
-//! - [`tensor`], [`graph`]: tensor descriptors and compute graphs (no data).
-//! - [`alloc`]: the memory planner (pure offset arithmetic).
-//! - [`backend`]: devices, buffers, the CPU backend (SIMD kernels, threads), simulated GPUs.
-//! - [`model`]: architectures, hyper-parameters, loader, graph builders.
-//! - [`kv_cache`]: KV cells and storage.
-//! - [`context`]: batches, micro-batches, decode, outputs.
-//! - [`vocab`]: tokenizers.
-//! - [`sampling`]: samplers.
-//! - [`chat`]: chat templates.
-//! - [`ffi`]: the `extern "C"` surface of llama.h.
+//! - [`error`] — `Error { kind, context }`, the one error type.
+//! - [`gguf`] — the file format (reader over mmap, writer).
+//! - [`quant`] — `GgmlType`, block layouts, scalar quantize/dequantize references.
+//! - [`tensor`], [`graph`] — tensor descriptors and compute graphs (no data).
+//! - [`alloc`] — the memory planner (pure offset arithmetic).
+//! - [`backend`] — devices, buffers, the CPU backend (SIMD kernels, threads), simulated GPUs.
+//! - [`model`] — architectures, hyper-parameters, loader, graph builders.
+//! - [`kv_cache`] — KV cells and storage.
+//! - [`context`] — batches, micro-batches, decode, outputs.
+//! - [`vocab`] — tokenizers.
+//! - [`sampling`] — samplers.
+//! - [`chat`] — chat templates.
+//! - [`ffi`] — the `extern "C"` surface of llama.h.
 //!
 //! ## Dependency direction
 //! ```text

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""pp512 / tg128 tokens/s of our libllama.so against upstream's, measured in one run.
+
+Each (model, library) pair runs in its own process through ../shared/tools/llama_ctypes.py
+(llama-bench style: random tokens, empty KV cache per repetition, median of the repetitions),
+alternating libraries per model so both see the same machine state. Prints a Markdown table
+with the ratio ours / upstream.
+
+    python3 scripts/bench_vs_upstream.py --upstream UPSTREAM_LIB_DIR --ours target/release \
+        /tmp/bench-1b-Q4_0.gguf /tmp/bench-1b-Q8_0.gguf ... [-t 2] [-r 3]
+
+Models come from ../shared/tools/make_model.py --preset bench-1b (F16), quantized with
+../shared/tools/quantize_ref.py.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = os.path.join(HERE, "..", "..", "shared", "tools")
+
+CHILD = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import llama_ctypes as lc
+L = lc.Llama(sys.argv[2])
+m = lc.Model(L, sys.argv[3])
+r = lc.bench(m, n_prompt=int(sys.argv[4]), n_gen=int(sys.argv[5]), reps=int(sys.argv[6]),
+             n_threads=int(sys.argv[7]))
+print("RESULT " + json.dumps(r))
+"""
+
+
+def run(lib, model, a):
+    out = subprocess.run([sys.executable, "-c", CHILD, TOOLS, lib, model, str(a.p), str(a.g),
+                          str(a.r), str(a.t)], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    sys.stderr.write(out.stdout[-2000:] + out.stderr[-2000:])
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--ours", default=os.path.join(HERE, "..", "target", "release"))
+    ap.add_argument("-p", type=int, default=512)
+    ap.add_argument("-g", type=int, default=128)
+    ap.add_argument("-r", type=int, default=3)
+    ap.add_argument("-t", type=int, default=2)
+    a = ap.parse_args()
+    rows = []
+    for m in a.models:
+        up = run(a.upstream, m, a)
+        ours = run(a.ours, m, a)
+        rows.append((os.path.basename(m), up, ours))
+    print(f"| model | pp{a.p} upstream | pp{a.p} ours | ratio | tg{a.g} upstream | tg{a.g} ours | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for name, up, ours in rows:
+        def f(r, k):
+            return f"{r[k]:.2f}" if r and k in r else "n/a"
+
+        def ratio(k):
+            return f"{ours[k] / up[k]:.2f}" if up and ours and k in up and k in ours else "n/a"
+        print(f"| {name} | {f(up, 'pp_tps')} | {f(ours, 'pp_tps')} | {ratio('pp_tps')} "
+              f"| {f(up, 'tg_tps')} | {f(ours, 'tg_tps')} | {ratio('tg_tps')} |")
+
+
+if __name__ == "__main__":
+    main()

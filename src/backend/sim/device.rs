@@ -1,0 +1,240 @@
+//! One simulated device: a byte budget, counters, failure injection and (optionally) real
+//! zeroed host memory behind each buffer.
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+
+/// Alignment of every simulated buffer (as CUDA's 256-byte allocation granularity).
+pub const SIM_ALIGNMENT: usize = 256;
+
+/// Counters of a simulated device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Bytes currently allocated.
+    pub allocated: u64,
+    /// Most bytes ever allocated at once.
+    pub peak: u64,
+    /// Successful allocations so far.
+    pub n_allocs: u64,
+    /// Allocations refused (budget, injection or seal).
+    pub n_failed: u64,
+    /// Allocation attempts made while sealed.
+    pub n_after_seal: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    stats: SimStats,
+    /// 1-based index of the attempt that must fail (counting every attempt).
+    fail_at: Option<u64>,
+    attempts: u64,
+    sealed: bool,
+}
+
+/// A simulated GPU. Clones share the same counters.
+#[derive(Clone, Debug)]
+pub struct SimDevice {
+    name: String,
+    budget: u64,
+    backed: bool,
+    state: Arc<Mutex<State>>,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding this lock cannot leave the counters half-updated (every update is
+    // a few integer stores), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SimDevice {
+    /// A device called `name` with `budget` bytes; `backed` puts real memory behind buffers.
+    pub fn new(name: String, budget: u64, backed: bool) -> Self {
+        SimDevice {
+            name,
+            budget,
+            backed,
+            state: Arc::default(),
+        }
+    }
+    /// Device name (`SIM0`, ...).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Total bytes (what `ggml_backend_dev_memory` reports as total).
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+    /// Whether buffers have memory behind them.
+    pub fn is_backed(&self) -> bool {
+        self.backed
+    }
+    /// Free bytes: budget minus what is allocated.
+    pub fn free(&self) -> u64 {
+        self.budget - lock(&self.state).stats.allocated
+    }
+    /// The counters.
+    pub fn stats(&self) -> SimStats {
+        lock(&self.state).stats
+    }
+    /// Makes the `n`-th allocation attempt from now (1-based) fail; `None` clears it.
+    pub fn fail_nth_alloc(&self, n: Option<u64>) {
+        let mut s = lock(&self.state);
+        s.fail_at = n.map(|n| s.attempts + n);
+    }
+    /// After this, every allocation attempt fails and is counted in `n_after_seal`.
+    pub fn seal(&self, sealed: bool) {
+        lock(&self.state).sealed = sealed;
+    }
+    /// Resets the peak to the current usage (tests measure one phase at a time).
+    pub fn reset_peak(&self) {
+        let mut s = lock(&self.state);
+        s.stats.peak = s.stats.allocated;
+    }
+
+    /// Allocates `size` bytes, or fails as `cudaMalloc` would.
+    pub fn alloc(&self, size: u64) -> Result<SimBuffer> {
+        let mut s = lock(&self.state);
+        s.attempts += 1;
+        let refuse = |s: &mut State, why: String| {
+            s.stats.n_failed += 1;
+            Err(Error::oom(format!(
+                "{}: cannot allocate {size} bytes: {why}",
+                self.name
+            )))
+        };
+        if s.sealed {
+            s.stats.n_after_seal += 1;
+            return refuse(
+                &mut s,
+                "device is sealed (allocation after the plan was allocated)".into(),
+            );
+        }
+        if s.fail_at == Some(s.attempts) {
+            return refuse(&mut s, "injected failure".into());
+        }
+        let free = self.budget - s.stats.allocated;
+        if size > free {
+            return refuse(&mut s, format!("{free} bytes free of {}", self.budget));
+        }
+        let mem = if self.backed && size > 0 {
+            match HostMem::zeroed(size) {
+                Some(m) => Some(m),
+                None => return refuse(&mut s, "host memory behind the device is exhausted".into()),
+            }
+        } else {
+            None
+        };
+        s.stats.allocated += size;
+        s.stats.peak = s.stats.peak.max(s.stats.allocated);
+        s.stats.n_allocs += 1;
+        Ok(SimBuffer {
+            state: Arc::clone(&self.state),
+            size,
+            mem,
+        })
+    }
+}
+
+/// Zeroed, aligned host memory owned by a simulated buffer.
+struct HostMem {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: HostMem uniquely owns its allocation; moving it between threads moves that ownership.
+unsafe impl Send for HostMem {}
+// SAFETY: shared references only hand out `&[u8]`, which is Sync.
+unsafe impl Sync for HostMem {}
+
+impl HostMem {
+    fn zeroed(size: u64) -> Option<HostMem> {
+        let size = usize::try_from(size).ok()?;
+        let layout = Layout::from_size_align(size, SIM_ALIGNMENT).ok()?;
+        // SAFETY: the layout has a non-zero size (callers skip size 0) and a valid alignment.
+        let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
+        Some(HostMem { ptr, layout })
+    }
+}
+
+impl Drop for HostMem {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from alloc_zeroed with exactly this layout and is freed once.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// Memory on a simulated device; its bytes return to the budget when dropped.
+pub struct SimBuffer {
+    state: Arc<Mutex<State>>,
+    size: u64,
+    mem: Option<HostMem>,
+}
+
+impl std::fmt::Debug for SimBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SimBuffer({} bytes, backed: {})",
+            self.size,
+            self.mem.is_some()
+        )
+    }
+}
+
+impl SimBuffer {
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// The memory, when the device is backed (None for accounting-only devices).
+    pub fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        let m = self.mem.as_mut()?;
+        // SAFETY: ptr points at layout.size() initialised (zeroed) bytes owned by this buffer,
+        // and `&mut self` guarantees no other reference to them exists.
+        Some(unsafe { std::slice::from_raw_parts_mut(m.ptr.as_ptr(), m.layout.size()) })
+    }
+}
+
+impl Drop for SimBuffer {
+    fn drop(&mut self) {
+        lock(&self.state).stats.allocated -= self.size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_is_hard_and_freeing_returns_bytes() {
+        let d = SimDevice::new("SIM0".into(), 1000, true);
+        let mut a = d.alloc(600).unwrap();
+        assert_eq!(a.bytes_mut().unwrap().len(), 600);
+        assert!(d.alloc(401).is_err());
+        let b = d.alloc(400).unwrap();
+        assert_eq!(d.free(), 0);
+        drop(a);
+        drop(b);
+        let s = d.stats();
+        assert_eq!(
+            (s.allocated, s.peak, s.n_allocs, s.n_failed),
+            (0, 1000, 2, 1)
+        );
+    }
+
+    #[test]
+    fn injection_and_seal() {
+        let d = SimDevice::new("SIM1".into(), 1 << 40, false);
+        d.fail_nth_alloc(Some(2));
+        let _a = d.alloc(1 << 39).unwrap();
+        assert!(d.alloc(1).is_err());
+        let _c = d.alloc(1).unwrap();
+        d.seal(true);
+        assert!(d.alloc(1).is_err());
+        assert_eq!(d.stats().n_after_seal, 1);
+        assert_eq!(d.free(), (1 << 40) - (1 << 39) - 1);
+    }
+}

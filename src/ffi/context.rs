@@ -1,0 +1,976 @@
+//! Context functions of llama.h: creation, sizes, memory (KV cache), encode/decode, outputs,
+//! threads.
+//!
+//! `*mut llama_context` points to a [`LlamaContext`] (a `Box` made by `llama_init_from_model`,
+//! released by `llama_free`). `llama_memory_t` is the same pointer: the memory functions act on
+//! the context's KV cache.
+
+#![allow(unused_imports)]
+
+use std::ffi::{c_char, c_int, c_void};
+
+use super::boundary::{ffi_guard, slice, unsupported};
+use super::log::log_error;
+use super::model::model_ref;
+use super::types::*;
+use crate::context::{BatchView, Context, ContextParams};
+use crate::error::{Error, Result};
+use crate::quant::GgmlType;
+
+/// What a `*mut llama_context` (and its `llama_memory_t`) points to.
+pub struct LlamaContext {
+    /// The context.
+    pub ctx: Context,
+    /// The model handle it was made from (returned by `llama_get_model`).
+    pub model: *const llama_model,
+}
+
+/// # Safety
+/// `p` must be NULL or a live context pointer.
+pub(crate) unsafe fn ctx_mut<'a>(p: *mut llama_context) -> Option<&'a mut LlamaContext> {
+    // SAFETY: per the function contract.
+    unsafe { (p as *mut LlamaContext).as_mut() }
+}
+
+fn with_ctx<R>(
+    name: &str,
+    ctx: *const llama_context,
+    fail: R,
+    f: impl FnOnce(&LlamaContext) -> R,
+) -> R {
+    with_ctx_mut(name, ctx as *mut llama_context, fail, |c| f(c))
+}
+
+fn with_ctx_mut<R>(
+    name: &str,
+    ctx: *mut llama_context,
+    fail: R,
+    f: impl FnOnce(&mut LlamaContext) -> R,
+) -> R {
+    let mut fail = Some(fail);
+    let r = super::boundary::run(
+        name,
+        || None,
+        || {
+            // SAFETY: llama.h requires a live context; NULL is refused.
+            match unsafe { ctx_mut(ctx) } {
+                Some(c) => Some(f(c)),
+                None => {
+                    log_error!("{name}: ctx is NULL");
+                    None
+                }
+            }
+        },
+    );
+    match r {
+        Some(v) => v,
+        None => fail.take().expect("invariant: taken once"),
+    }
+}
+
+fn with_mem<R>(
+    name: &str,
+    mem: llama_memory_t,
+    fail: R,
+    f: impl FnOnce(&mut LlamaContext) -> R,
+) -> R {
+    with_ctx_mut(name, mem as *mut llama_context, fail, f)
+}
+
+fn convert_params(p: &llama_context_params) -> Result<ContextParams> {
+    let ty = |v: ggml_type, what: &str| {
+        u32::try_from(v)
+            .ok()
+            .and_then(GgmlType::from_u32)
+            .ok_or_else(|| Error::invalid(format!("invalid {what} {v}")))
+    };
+    Ok(ContextParams {
+        n_ctx: p.n_ctx,
+        n_batch: p.n_batch,
+        n_ubatch: p.n_ubatch,
+        n_seq_max: p.n_seq_max,
+        n_threads: p.n_threads,
+        n_threads_batch: p.n_threads_batch,
+        flash_attn: p.flash_attn_type,
+        type_k: ty(p.type_k, "type_k")?,
+        type_v: ty(p.type_v, "type_v")?,
+        embeddings: p.embeddings,
+        pooling_type: p.pooling_type,
+        attention_type: p.attention_type,
+        kv_unified: p.kv_unified,
+        rope_scaling_type: p.rope_scaling_type,
+        rope_freq_base: p.rope_freq_base,
+        rope_freq_scale: p.rope_freq_scale,
+        yarn_ext_factor: p.yarn_ext_factor,
+        yarn_attn_factor: p.yarn_attn_factor,
+        yarn_beta_fast: p.yarn_beta_fast,
+        yarn_beta_slow: p.yarn_beta_slow,
+        yarn_orig_ctx: p.yarn_orig_ctx,
+        swa_full: p.swa_full,
+    })
+}
+
+/// Borrows a C batch as a [`BatchView`] (`None` when a required array is missing).
+///
+/// # Safety
+/// Every non-NULL array of `b` must hold `b.n_tokens` entries (`embd`: `n_tokens * n_embd`),
+/// and each `seq_id[i]` at least `n_seq_id[i]` entries, valid for `'a`.
+pub(crate) unsafe fn batch_view<'a>(b: &'a llama_batch, n_embd: usize) -> Option<BatchView<'a>> {
+    let n = usize::try_from(b.n_tokens).ok()?;
+    // SAFETY (all blocks below): per the function contract; NULL arrays become `None`.
+    let token = if b.token.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.token as *const i32, n) }?)
+    };
+    let embd = if b.embd.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.embd as *const f32, n * n_embd) }?)
+    };
+    let pos = if b.pos.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.pos as *const i32, n) }?)
+    };
+    let logits = if b.logits.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.logits as *const i8, n) }?)
+    };
+    let (n_seq_id, seq_id) = if b.n_seq_id.is_null() || b.seq_id.is_null() {
+        (None, None)
+    } else {
+        let counts = unsafe { slice(b.n_seq_id as *const i32, n) }?;
+        let rows = unsafe { slice(b.seq_id as *const *mut i32, n) }?;
+        let mut v = Vec::with_capacity(n);
+        for (i, &r) in rows.iter().enumerate() {
+            let c = usize::try_from(counts[i]).ok()?;
+            v.push(unsafe { slice(r as *const i32, c) }?);
+        }
+        (Some(counts), Some(v))
+    };
+    if token.is_none() && embd.is_none() {
+        return None;
+    }
+    Some(BatchView {
+        n_tokens: b.n_tokens,
+        token,
+        embd,
+        pos,
+        n_seq_id,
+        seq_id,
+        logits,
+    })
+}
+
+/// `llama_attach_threadpool` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_attach_threadpool(
+    ctx: *mut llama_context,
+    threadpool: ggml_threadpool_t,
+    threadpool_batch: ggml_threadpool_t,
+) {
+    unsupported!(
+        "llama_attach_threadpool",
+        (),
+        ctx,
+        threadpool,
+        threadpool_batch
+    )
+}
+
+/// `llama_detach_threadpool` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_detach_threadpool(ctx: *mut llama_context) {
+    unsupported!("llama_detach_threadpool", (), ctx)
+}
+
+/// `llama_init_from_model` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_init_from_model(
+    model: *mut llama_model,
+    params: llama_context_params,
+) -> *mut llama_context {
+    ffi_guard!("llama_init_from_model", std::ptr::null_mut(), {
+        // SAFETY: llama.h requires a model from a load function (NULL is refused).
+        let Some(m) = (unsafe { model_ref(model) }) else {
+            log_error!("llama_init_from_model: model is NULL");
+            return std::ptr::null_mut();
+        };
+        let p = match convert_params(&params) {
+            Ok(p) => p,
+            Err(e) => {
+                log_error!("llama_init_from_model: {e}");
+                return std::ptr::null_mut();
+            }
+        };
+        match Context::new(m.model.clone(), &p) {
+            Ok(ctx) => {
+                let h = LlamaContext {
+                    ctx,
+                    model: model as *const llama_model,
+                };
+                Box::into_raw(Box::new(h)) as *mut llama_context
+            }
+            Err(e) => {
+                log_error!("llama_init_from_model: failed to create the context: {e}");
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// `llama_new_context_with_model` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_new_context_with_model(
+    model: *mut llama_model,
+    params: llama_context_params,
+) -> *mut llama_context {
+    llama_init_from_model(model, params)
+}
+
+/// `llama_free` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_free(ctx: *mut llama_context) {
+    ffi_guard!("llama_free", (), {
+        if !ctx.is_null() {
+            // SAFETY: non-NULL context pointers come from `Box::into_raw` in
+            // `llama_init_from_model`, freed once.
+            drop(unsafe { Box::from_raw(ctx as *mut LlamaContext) });
+        }
+    })
+}
+
+/// `llama_n_ctx` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_ctx(ctx: *const llama_context) -> u32 {
+    with_ctx("llama_n_ctx", ctx, 0, |c| c.ctx.n_ctx())
+}
+
+/// `llama_n_ctx_seq` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_ctx_seq(ctx: *const llama_context) -> u32 {
+    with_ctx("llama_n_ctx_seq", ctx, 0, |c| c.ctx.n_ctx_seq())
+}
+
+/// `llama_n_batch` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_batch(ctx: *const llama_context) -> u32 {
+    with_ctx("llama_n_batch", ctx, 0, |c| c.ctx.n_batch())
+}
+
+/// `llama_n_ubatch` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_ubatch(ctx: *const llama_context) -> u32 {
+    with_ctx("llama_n_ubatch", ctx, 0, |c| c.ctx.n_ubatch())
+}
+
+/// `llama_n_seq_max` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_seq_max(ctx: *const llama_context) -> u32 {
+    with_ctx("llama_n_seq_max", ctx, 0, |c| c.ctx.n_seq_max())
+}
+
+/// `llama_n_rs_seq` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_rs_seq(ctx: *const llama_context) -> u32 {
+    unsupported!("llama_n_rs_seq", 0, ctx)
+}
+
+/// `llama_get_model` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_model(ctx: *const llama_context) -> *const llama_model {
+    with_ctx("llama_get_model", ctx, std::ptr::null(), |c| c.model)
+}
+
+/// `llama_get_memory` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_memory(ctx: *const llama_context) -> llama_memory_t {
+    // the memory handle is the context itself
+    with_ctx("llama_get_memory", ctx, std::ptr::null_mut(), |_| {
+        ctx as llama_memory_t
+    })
+}
+
+/// `llama_pooling_type` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_pooling_type(ctx: *const llama_context) -> llama_pooling_type {
+    with_ctx(
+        "llama_pooling_type",
+        ctx,
+        LLAMA_POOLING_TYPE_UNSPECIFIED,
+        |c| c.ctx.cparams().pooling_type,
+    )
+}
+
+/// `llama_set_adapters_lora` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_adapters_lora(
+    ctx: *mut llama_context,
+    adapters: *mut *mut llama_adapter_lora,
+    n_adapters: usize,
+    scales: *mut f32,
+) -> i32 {
+    unsupported!(
+        "llama_set_adapters_lora",
+        -1,
+        ctx,
+        adapters,
+        n_adapters,
+        scales
+    )
+}
+
+/// `llama_set_adapter_cvec` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_adapter_cvec(
+    ctx: *mut llama_context,
+    data: *const f32,
+    len: usize,
+    n_embd: i32,
+    il_start: i32,
+    il_end: i32,
+) -> i32 {
+    unsupported!(
+        "llama_set_adapter_cvec",
+        -1,
+        ctx,
+        data,
+        len,
+        n_embd,
+        il_start,
+        il_end
+    )
+}
+
+/// `llama_memory_clear` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_clear(mem: llama_memory_t, data: bool) {
+    with_mem("llama_memory_clear", mem, (), |c| c.ctx.memory_clear(data))
+}
+
+/// `llama_memory_seq_rm` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_rm(
+    mem: llama_memory_t,
+    seq_id: llama_seq_id,
+    p0: llama_pos,
+    p1: llama_pos,
+) -> bool {
+    with_mem("llama_memory_seq_rm", mem, false, |c| {
+        c.ctx.memory_seq_rm(seq_id, p0, p1)
+    })
+}
+
+/// `llama_memory_seq_cp` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_cp(
+    mem: llama_memory_t,
+    seq_id_src: llama_seq_id,
+    seq_id_dst: llama_seq_id,
+    p0: llama_pos,
+    p1: llama_pos,
+) {
+    with_mem("llama_memory_seq_cp", mem, (), |c| {
+        c.ctx.memory_seq_cp(seq_id_src, seq_id_dst, p0, p1)
+    })
+}
+
+/// `llama_memory_seq_keep` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_keep(mem: llama_memory_t, seq_id: llama_seq_id) {
+    with_mem("llama_memory_seq_keep", mem, (), |c| {
+        c.ctx.memory_seq_keep(seq_id)
+    })
+}
+
+/// `llama_memory_seq_add` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_add(
+    mem: llama_memory_t,
+    seq_id: llama_seq_id,
+    p0: llama_pos,
+    p1: llama_pos,
+    delta: llama_pos,
+) {
+    with_mem("llama_memory_seq_add", mem, (), |c| {
+        c.ctx.memory_seq_add(seq_id, p0, p1, delta)
+    })
+}
+
+/// `llama_memory_seq_div` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_div(
+    mem: llama_memory_t,
+    seq_id: llama_seq_id,
+    p0: llama_pos,
+    p1: llama_pos,
+    d: c_int,
+) {
+    with_mem("llama_memory_seq_div", mem, (), |c| {
+        c.ctx.memory_seq_div(seq_id, p0, p1, d)
+    })
+}
+
+/// `llama_memory_seq_pos_min` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_pos_min(
+    mem: llama_memory_t,
+    seq_id: llama_seq_id,
+) -> llama_pos {
+    with_mem("llama_memory_seq_pos_min", mem, -1, |c| {
+        c.ctx.memory_seq_pos_min(seq_id)
+    })
+}
+
+/// `llama_memory_seq_pos_max` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_seq_pos_max(
+    mem: llama_memory_t,
+    seq_id: llama_seq_id,
+) -> llama_pos {
+    with_mem("llama_memory_seq_pos_max", mem, -1, |c| {
+        c.ctx.memory_seq_pos_max(seq_id)
+    })
+}
+
+/// `llama_memory_can_shift` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_memory_can_shift(mem: llama_memory_t) -> bool {
+    with_mem("llama_memory_can_shift", mem, false, |c| {
+        c.ctx.memory_can_shift()
+    })
+}
+
+/// `llama_state_get_size` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_get_size(ctx: *mut llama_context) -> usize {
+    unsupported!("llama_state_get_size", 0, ctx)
+}
+
+/// `llama_get_state_size` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_state_size(ctx: *mut llama_context) -> usize {
+    unsupported!("llama_get_state_size", 0, ctx)
+}
+
+/// `llama_state_get_data` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_get_data(
+    ctx: *mut llama_context,
+    dst: *mut u8,
+    size: usize,
+) -> usize {
+    unsupported!("llama_state_get_data", 0, ctx, dst, size)
+}
+
+/// `llama_copy_state_data` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_copy_state_data(ctx: *mut llama_context, dst: *mut u8) -> usize {
+    unsupported!("llama_copy_state_data", 0, ctx, dst)
+}
+
+/// `llama_state_set_data` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_set_data(
+    ctx: *mut llama_context,
+    src: *const u8,
+    size: usize,
+) -> usize {
+    unsupported!("llama_state_set_data", 0, ctx, src, size)
+}
+
+/// `llama_set_state_data` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_state_data(ctx: *mut llama_context, src: *const u8) -> usize {
+    unsupported!("llama_set_state_data", 0, ctx, src)
+}
+
+/// `llama_state_load_file` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_load_file(
+    ctx: *mut llama_context,
+    path_session: *const c_char,
+    tokens_out: *mut llama_token,
+    n_token_capacity: usize,
+    n_token_count_out: *mut usize,
+) -> bool {
+    unsupported!(
+        "llama_state_load_file",
+        false,
+        ctx,
+        path_session,
+        tokens_out,
+        n_token_capacity,
+        n_token_count_out
+    )
+}
+
+/// `llama_load_session_file` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_load_session_file(
+    ctx: *mut llama_context,
+    path_session: *const c_char,
+    tokens_out: *mut llama_token,
+    n_token_capacity: usize,
+    n_token_count_out: *mut usize,
+) -> bool {
+    unsupported!(
+        "llama_load_session_file",
+        false,
+        ctx,
+        path_session,
+        tokens_out,
+        n_token_capacity,
+        n_token_count_out
+    )
+}
+
+/// `llama_state_save_file` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_save_file(
+    ctx: *mut llama_context,
+    path_session: *const c_char,
+    tokens: *const llama_token,
+    n_token_count: usize,
+) -> bool {
+    unsupported!(
+        "llama_state_save_file",
+        false,
+        ctx,
+        path_session,
+        tokens,
+        n_token_count
+    )
+}
+
+/// `llama_save_session_file` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_save_session_file(
+    ctx: *mut llama_context,
+    path_session: *const c_char,
+    tokens: *const llama_token,
+    n_token_count: usize,
+) -> bool {
+    unsupported!(
+        "llama_save_session_file",
+        false,
+        ctx,
+        path_session,
+        tokens,
+        n_token_count
+    )
+}
+
+/// `llama_state_seq_get_size` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_get_size(
+    ctx: *mut llama_context,
+    seq_id: llama_seq_id,
+) -> usize {
+    unsupported!("llama_state_seq_get_size", 0, ctx, seq_id)
+}
+
+/// `llama_state_seq_get_data` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_get_data(
+    ctx: *mut llama_context,
+    dst: *mut u8,
+    size: usize,
+    seq_id: llama_seq_id,
+) -> usize {
+    unsupported!("llama_state_seq_get_data", 0, ctx, dst, size, seq_id)
+}
+
+/// `llama_state_seq_set_data` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_set_data(
+    ctx: *mut llama_context,
+    src: *const u8,
+    size: usize,
+    dest_seq_id: llama_seq_id,
+) -> usize {
+    unsupported!("llama_state_seq_set_data", 0, ctx, src, size, dest_seq_id)
+}
+
+/// `llama_state_seq_save_file` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_save_file(
+    ctx: *mut llama_context,
+    filepath: *const c_char,
+    seq_id: llama_seq_id,
+    tokens: *const llama_token,
+    n_token_count: usize,
+) -> usize {
+    unsupported!(
+        "llama_state_seq_save_file",
+        0,
+        ctx,
+        filepath,
+        seq_id,
+        tokens,
+        n_token_count
+    )
+}
+
+/// `llama_state_seq_load_file` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_load_file(
+    ctx: *mut llama_context,
+    filepath: *const c_char,
+    dest_seq_id: llama_seq_id,
+    tokens_out: *mut llama_token,
+    n_token_capacity: usize,
+    n_token_count_out: *mut usize,
+) -> usize {
+    unsupported!(
+        "llama_state_seq_load_file",
+        0,
+        ctx,
+        filepath,
+        dest_seq_id,
+        tokens_out,
+        n_token_capacity,
+        n_token_count_out
+    )
+}
+
+/// `llama_state_seq_get_size_ext` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_get_size_ext(
+    ctx: *mut llama_context,
+    seq_id: llama_seq_id,
+    flags: llama_state_seq_flags,
+) -> usize {
+    unsupported!("llama_state_seq_get_size_ext", 0, ctx, seq_id, flags)
+}
+
+/// `llama_state_seq_get_data_ext` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_get_data_ext(
+    ctx: *mut llama_context,
+    dst: *mut u8,
+    size: usize,
+    seq_id: llama_seq_id,
+    flags: llama_state_seq_flags,
+) -> usize {
+    unsupported!(
+        "llama_state_seq_get_data_ext",
+        0,
+        ctx,
+        dst,
+        size,
+        seq_id,
+        flags
+    )
+}
+
+/// `llama_state_seq_set_data_ext` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_state_seq_set_data_ext(
+    ctx: *mut llama_context,
+    src: *const u8,
+    size: usize,
+    dest_seq_id: llama_seq_id,
+    flags: llama_state_seq_flags,
+) -> usize {
+    unsupported!(
+        "llama_state_seq_set_data_ext",
+        0,
+        ctx,
+        src,
+        size,
+        dest_seq_id,
+        flags
+    )
+}
+
+/// `llama_encode` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_encode(ctx: *mut llama_context, batch: llama_batch) -> i32 {
+    llama_decode(ctx, batch)
+}
+
+/// `llama_decode` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batch) -> i32 {
+    ffi_guard!("llama_decode", -3, {
+        // SAFETY: llama.h requires a live context (NULL is refused).
+        let Some(c) = (unsafe { ctx_mut(ctx) }) else {
+            log_error!("llama_decode: ctx is NULL");
+            return -1;
+        };
+        // SAFETY: the batch arrays hold n_tokens entries (llama.h contract), checked for NULL.
+        let view = match unsafe { batch_view(&batch, c.ctx.model().n_embd() as usize) } {
+            Some(v) => v,
+            None => {
+                log_error!("llama_decode: invalid batch");
+                return -1;
+            }
+        };
+        match c.ctx.decode(&view) {
+            Ok(r) => r,
+            Err(e) => {
+                log_error!("llama_decode: {e}");
+                if e.kind == crate::error::ErrorKind::InvalidArgument {
+                    -1
+                } else {
+                    -3
+                }
+            }
+        }
+    })
+}
+
+/// `llama_process` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_process(
+    ctx: *mut llama_context,
+    r#type: llama_process_type,
+    batch: *mut llama_batch_ext,
+) -> i32 {
+    unsupported!("llama_process", -1, ctx, r#type, batch)
+}
+
+/// `llama_set_n_threads` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_n_threads(
+    ctx: *mut llama_context,
+    n_threads: i32,
+    n_threads_batch: i32,
+) {
+    with_ctx_mut("llama_set_n_threads", ctx, (), |c| {
+        c.ctx.set_n_threads(n_threads, n_threads_batch)
+    })
+}
+
+/// `llama_n_threads` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_threads(ctx: *mut llama_context) -> i32 {
+    with_ctx_mut("llama_n_threads", ctx, -1, |c| {
+        c.ctx.cparams().n_threads as i32
+    })
+}
+
+/// `llama_n_threads_batch` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_n_threads_batch(ctx: *mut llama_context) -> i32 {
+    with_ctx_mut("llama_n_threads_batch", ctx, -1, |c| {
+        c.ctx.cparams().n_threads_batch as i32
+    })
+}
+
+/// `llama_set_embeddings` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_embeddings(ctx: *mut llama_context, embeddings: bool) {
+    with_ctx_mut("llama_set_embeddings", ctx, (), |c| {
+        c.ctx.set_embeddings(embeddings)
+    })
+}
+
+/// `llama_set_causal_attn` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_causal_attn(ctx: *mut llama_context, causal_attn: bool) {
+    with_ctx_mut("llama_set_causal_attn", ctx, (), |_| {
+        if !causal_attn {
+            log_error!("llama_set_causal_attn: non-causal attention is not supported");
+        }
+    })
+}
+
+/// `llama_get_causal_attn` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_causal_attn(ctx: *const llama_context) -> bool {
+    unsupported!("llama_get_causal_attn", false, ctx)
+}
+
+/// `llama_set_warmup` (not supported yet). Deprecated in llama.h.
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_warmup(ctx: *mut llama_context, warmup: bool) {
+    with_ctx_mut("llama_set_warmup", ctx, (), |_| {
+        let _ = warmup;
+    })
+}
+
+/// `llama_set_abort_callback` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_abort_callback(
+    ctx: *mut llama_context,
+    abort_callback: ggml_abort_callback,
+    abort_callback_data: *mut c_void,
+) {
+    unsupported!(
+        "llama_set_abort_callback",
+        (),
+        ctx,
+        abort_callback,
+        abort_callback_data
+    )
+}
+
+/// `llama_synchronize` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_synchronize(ctx: *mut llama_context) {
+    with_ctx_mut("llama_synchronize", ctx, (), |_| ())
+}
+
+/// `llama_get_logits` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_logits(ctx: *mut llama_context) -> *mut f32 {
+    with_ctx_mut("llama_get_logits", ctx, std::ptr::null_mut(), |c| {
+        c.ctx.logits().as_ptr() as *mut f32
+    })
+}
+
+/// `llama_get_logits_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
+    with_ctx_mut(
+        "llama_get_logits_ith",
+        ctx,
+        std::ptr::null_mut(),
+        |c| match c.ctx.logits_ith(i) {
+            Some(r) => r.as_ptr() as *mut f32,
+            None => {
+                log_error!("llama_get_logits_ith: invalid logits id {i}");
+                std::ptr::null_mut()
+            }
+        },
+    )
+}
+
+/// `llama_get_embeddings` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_embeddings(ctx: *mut llama_context) -> *mut f32 {
+    with_ctx_mut("llama_get_embeddings", ctx, std::ptr::null_mut(), |c| {
+        let e = c.ctx.embeddings();
+        if e.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            e.as_ptr() as *mut f32
+        }
+    })
+}
+
+/// `llama_get_embeddings_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_embeddings_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
+    with_ctx_mut(
+        "llama_get_embeddings_ith",
+        ctx,
+        std::ptr::null_mut(),
+        |c| match c.ctx.embeddings_ith(i) {
+            Some(r) => r.as_ptr() as *mut f32,
+            None => {
+                log_error!("llama_get_embeddings_ith: invalid embeddings id {i}");
+                std::ptr::null_mut()
+            }
+        },
+    )
+}
+
+/// `llama_get_embeddings_seq` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_embeddings_seq(
+    ctx: *mut llama_context,
+    seq_id: llama_seq_id,
+) -> *mut f32 {
+    unsupported!(
+        "llama_get_embeddings_seq",
+        std::ptr::null_mut(),
+        ctx,
+        seq_id
+    )
+}
+
+/// `llama_get_sampled_token_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_token_ith(
+    ctx: *mut llama_context,
+    i: i32,
+) -> llama_token {
+    unsupported!("llama_get_sampled_token_ith", LLAMA_TOKEN_NULL, ctx, i)
+}
+
+/// `llama_get_sampled_probs_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_probs_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
+    unsupported!("llama_get_sampled_probs_ith", std::ptr::null_mut(), ctx, i)
+}
+
+/// `llama_get_sampled_probs_count_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_probs_count_ith(ctx: *mut llama_context, i: i32) -> u32 {
+    unsupported!("llama_get_sampled_probs_count_ith", 0, ctx, i)
+}
+
+/// `llama_get_sampled_logits_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
+    unsupported!("llama_get_sampled_logits_ith", std::ptr::null_mut(), ctx, i)
+}
+
+/// `llama_get_sampled_logits_count_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_logits_count_ith(
+    ctx: *mut llama_context,
+    i: i32,
+) -> u32 {
+    unsupported!("llama_get_sampled_logits_count_ith", 0, ctx, i)
+}
+
+/// `llama_get_sampled_candidates_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_candidates_ith(
+    ctx: *mut llama_context,
+    i: i32,
+) -> *mut llama_token {
+    unsupported!(
+        "llama_get_sampled_candidates_ith",
+        std::ptr::null_mut(),
+        ctx,
+        i
+    )
+}
+
+/// `llama_get_sampled_candidates_count_ith` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_get_sampled_candidates_count_ith(
+    ctx: *mut llama_context,
+    i: i32,
+) -> u32 {
+    unsupported!("llama_get_sampled_candidates_count_ith", 0, ctx, i)
+}
+
+/// `llama_set_sampler` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_set_sampler(
+    ctx: *mut llama_context,
+    seq_id: llama_seq_id,
+    smpl: *mut llama_sampler,
+) -> bool {
+    unsupported!("llama_set_sampler", false, ctx, seq_id, smpl)
+}
+
+/// `llama_perf_context` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_perf_context(ctx: *const llama_context) -> llama_perf_context_data {
+    unsupported!(
+        "llama_perf_context",
+        llama_perf_context_data::default(),
+        ctx
+    )
+}
+
+/// `llama_perf_context_print` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_perf_context_print(ctx: *const llama_context) {
+    unsupported!("llama_perf_context_print", (), ctx)
+}
+
+/// `llama_perf_context_reset` (not supported yet).
+#[no_mangle]
+pub unsafe extern "C" fn llama_perf_context_reset(ctx: *mut llama_context) {
+    with_ctx_mut("llama_perf_context_reset", ctx, (), |_| ())
+}
