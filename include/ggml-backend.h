@@ -23,6 +23,10 @@ struct ggml_backend_dev_caps;
 struct ggml_backend_dev_props;
 struct ggml_backend_feature;
 
+typedef bool (*ggml_backend_sched_eval_callback)(struct ggml_tensor *t, bool ask, void *user_data);
+
+typedef struct ggml_backend_buffer_type *ggml_backend_buffer_type_t;
+
 typedef struct ggml_backend_device *ggml_backend_dev_t;
 
 enum ggml_backend_dev_type {
@@ -52,10 +56,6 @@ struct ggml_backend_dev_props {
 };
 
 typedef struct ggml_backend_reg *ggml_backend_reg_t;
-
-typedef struct ggml_backend_buffer_type *ggml_backend_buffer_type_t;
-
-typedef bool (*ggml_backend_sched_eval_callback)(struct ggml_tensor *t, bool ask, void *user_data);
 
 struct ggml_backend_feature {
   const char *name;

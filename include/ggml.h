@@ -42,16 +42,7 @@ struct ggml_context;
 struct ggml_tensor;
 struct ggml_threadpool;
 
-enum ggml_log_level {
-  GGML_LOG_LEVEL_NONE = 0,
-  GGML_LOG_LEVEL_DEBUG = 1,
-  GGML_LOG_LEVEL_INFO = 2,
-  GGML_LOG_LEVEL_WARN = 3,
-  GGML_LOG_LEVEL_ERROR = 4,
-  GGML_LOG_LEVEL_CONT = 5,
-};
-
-typedef void (*ggml_log_callback)(enum ggml_log_level level, const char *text, void *user_data);
+typedef struct ggml_threadpool *ggml_threadpool_t;
 
 enum ggml_type {
   GGML_TYPE_F32 = 0,
@@ -94,7 +85,16 @@ enum ggml_type {
 
 typedef bool (*ggml_abort_callback)(void *data);
 
-typedef struct ggml_threadpool *ggml_threadpool_t;
+enum ggml_log_level {
+  GGML_LOG_LEVEL_NONE = 0,
+  GGML_LOG_LEVEL_DEBUG = 1,
+  GGML_LOG_LEVEL_INFO = 2,
+  GGML_LOG_LEVEL_WARN = 3,
+  GGML_LOG_LEVEL_ERROR = 4,
+  GGML_LOG_LEVEL_CONT = 5,
+};
+
+typedef void (*ggml_log_callback)(enum ggml_log_level level, const char *text, void *user_data);
 
 GGML_API void ggml_time_init(void);
 GGML_API int64_t ggml_time_ms(void);

@@ -58,10 +58,9 @@ struct llama_context;
 struct llama_memory_i;
 struct llama_model;
 struct llama_vocab;
-struct llama_opt_params;
-struct llama_model_tensor_buft_override;
-struct llama_model_kv_override;
-struct llama_model_params;
+struct llama_batch;
+struct llama_embd;
+struct llama_chat_message;
 struct llama_token_data;
 struct llama_token_data_array;
 struct llama_sampler_data;
@@ -69,155 +68,44 @@ struct llama_sampler_i;
 struct llama_sampler;
 struct llama_sampler_seq_config;
 struct llama_context_params;
-struct llama_sampler_chain_params;
+struct llama_perf_context_data;
+struct llama_opt_params;
+struct llama_model_tensor_buft_override;
+struct llama_model_kv_override;
+struct llama_model_params;
 struct llama_model_imatrix_data;
 struct llama_model_tensor_override;
 struct llama_model_quantize_params;
-struct llama_batch;
-struct llama_perf_context_data;
-struct llama_embd;
+struct llama_sampler_chain_params;
 struct llama_logit_bias;
 struct llama_perf_sampler_data;
-struct llama_chat_message;
 
-enum llama_ftype {
-  LLAMA_FTYPE_ALL_F32 = 0,
-  LLAMA_FTYPE_MOSTLY_F16 = 1,
-  LLAMA_FTYPE_MOSTLY_Q4_0 = 2,
-  LLAMA_FTYPE_MOSTLY_Q4_1 = 3,
-  LLAMA_FTYPE_MOSTLY_Q8_0 = 7,
-  LLAMA_FTYPE_MOSTLY_Q5_0 = 8,
-  LLAMA_FTYPE_MOSTLY_Q5_1 = 9,
-  LLAMA_FTYPE_MOSTLY_Q2_K = 10,
-  LLAMA_FTYPE_MOSTLY_Q3_K_S = 11,
-  LLAMA_FTYPE_MOSTLY_Q3_K_M = 12,
-  LLAMA_FTYPE_MOSTLY_Q3_K_L = 13,
-  LLAMA_FTYPE_MOSTLY_Q4_K_S = 14,
-  LLAMA_FTYPE_MOSTLY_Q4_K_M = 15,
-  LLAMA_FTYPE_MOSTLY_Q5_K_S = 16,
-  LLAMA_FTYPE_MOSTLY_Q5_K_M = 17,
-  LLAMA_FTYPE_MOSTLY_Q6_K = 18,
-  LLAMA_FTYPE_MOSTLY_IQ2_XXS = 19,
-  LLAMA_FTYPE_MOSTLY_IQ2_XS = 20,
-  LLAMA_FTYPE_MOSTLY_Q2_K_S = 21,
-  LLAMA_FTYPE_MOSTLY_IQ3_XS = 22,
-  LLAMA_FTYPE_MOSTLY_IQ3_XXS = 23,
-  LLAMA_FTYPE_MOSTLY_IQ1_S = 24,
-  LLAMA_FTYPE_MOSTLY_IQ4_NL = 25,
-  LLAMA_FTYPE_MOSTLY_IQ3_S = 26,
-  LLAMA_FTYPE_MOSTLY_IQ3_M = 27,
-  LLAMA_FTYPE_MOSTLY_IQ2_S = 28,
-  LLAMA_FTYPE_MOSTLY_IQ2_M = 29,
-  LLAMA_FTYPE_MOSTLY_IQ4_XS = 30,
-  LLAMA_FTYPE_MOSTLY_IQ1_M = 31,
-  LLAMA_FTYPE_MOSTLY_BF16 = 32,
-  LLAMA_FTYPE_MOSTLY_TQ1_0 = 36,
-  LLAMA_FTYPE_MOSTLY_TQ2_0 = 37,
-  LLAMA_FTYPE_MOSTLY_MXFP4_MOE = 38,
-  LLAMA_FTYPE_MOSTLY_NVFP4 = 39,
-  LLAMA_FTYPE_MOSTLY_Q1_0 = 40,
-  LLAMA_FTYPE_MOSTLY_Q2_0 = 41,
-  LLAMA_FTYPE_GUESSED = 1024,
+typedef int32_t llama_token;
+
+typedef int32_t llama_pos;
+
+typedef int32_t llama_seq_id;
+
+typedef struct llama_batch {
+  int32_t n_tokens;
+  llama_token *token;
+  float *embd;
+  llama_pos *pos;
+  int32_t *n_seq_id;
+  llama_seq_id **seq_id;
+  int8_t *logits;
+} llama_batch;
+
+struct llama_embd {
+  const float *data;
+  size_t n_rows;
+  size_t n_embd;
 };
 
-enum llama_flash_attn_type {
-  LLAMA_FLASH_ATTN_TYPE_AUTO = -1,
-  LLAMA_FLASH_ATTN_TYPE_DISABLED = 0,
-  LLAMA_FLASH_ATTN_TYPE_ENABLED = 1,
-};
-
-enum llama_load_mode {
-  LLAMA_LOAD_MODE_AUTO = -1,
-  LLAMA_LOAD_MODE_NONE = 0,
-  LLAMA_LOAD_MODE_MMAP = 1,
-  LLAMA_LOAD_MODE_MLOCK = 2,
-  LLAMA_LOAD_MODE_MMAP_MLOCK = 3,
-  LLAMA_LOAD_MODE_DIRECT_IO = 4,
-};
-
-enum llama_model_meta_key {
-  LLAMA_MODEL_META_KEY_SAMPLING_SEQUENCE = 0,
-  LLAMA_MODEL_META_KEY_SAMPLING_TOP_K = 1,
-  LLAMA_MODEL_META_KEY_SAMPLING_TOP_P = 2,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIN_P = 3,
-  LLAMA_MODEL_META_KEY_SAMPLING_XTC_PROBABILITY = 4,
-  LLAMA_MODEL_META_KEY_SAMPLING_XTC_THRESHOLD = 5,
-  LLAMA_MODEL_META_KEY_SAMPLING_TEMP = 6,
-  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_LAST_N = 7,
-  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_REPEAT = 8,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT = 9,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU = 10,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA = 11,
-};
-
-typedef bool (*llama_opt_param_filter)(const struct ggml_tensor *tensor, void *userdata);
-
-struct llama_opt_params {
-  uint32_t n_ctx_train;
-  llama_opt_param_filter param_filter;
-  void *param_filter_ud;
-  ggml_opt_get_optimizer_params get_opt_pars;
-  void *get_opt_pars_ud;
-  enum ggml_opt_optimizer_type optimizer_type;
-};
-
-struct llama_model_tensor_buft_override {
-  const char *pattern;
-  ggml_backend_buffer_type_t buft;
-};
-
-enum llama_split_mode {
-  LLAMA_SPLIT_MODE_NONE = 0,
-  LLAMA_SPLIT_MODE_LAYER = 1,
-  LLAMA_SPLIT_MODE_ROW = 2,
-  LLAMA_SPLIT_MODE_TENSOR = 3,
-};
-
-enum llama_lazy_mode {
-  LLAMA_LAZY_MODE_OFF = 0,
-  LLAMA_LAZY_MODE_AUTO = 1,
-  LLAMA_LAZY_MODE_ON = 2,
-};
-
-typedef bool (*llama_progress_callback)(float progress, void *user_data);
-
-enum llama_model_kv_override_type {
-  LLAMA_KV_OVERRIDE_TYPE_INT = 0,
-  LLAMA_KV_OVERRIDE_TYPE_FLOAT = 1,
-  LLAMA_KV_OVERRIDE_TYPE_BOOL = 2,
-  LLAMA_KV_OVERRIDE_TYPE_STR = 3,
-};
-
-struct llama_model_kv_override {
-  enum llama_model_kv_override_type tag;
-  char key[128];
-  union {
-    int64_t val_i64;
-    double val_f64;
-    bool val_bool;
-    char val_str[128];
-  };
-};
-
-struct llama_model_params {
-  ggml_backend_dev_t *devices;
-  const struct llama_model_tensor_buft_override *tensor_buft_overrides;
-  int32_t n_gpu_layers;
-  enum llama_split_mode split_mode;
-  enum llama_load_mode load_mode;
-  enum llama_lazy_mode lazy_mode;
-  int32_t main_gpu;
-  const float *tensor_split;
-  llama_progress_callback progress_callback;
-  void *progress_callback_user_data;
-  const struct llama_model_kv_override *kv_overrides;
-  bool vocab_only;
-  bool check_tensors;
-  bool use_extra_bufts;
-  bool no_host;
-  bool no_alloc;
-  bool load_mtp;
-};
+typedef struct llama_chat_message {
+  const char *role;
+  const char *content;
+} llama_chat_message;
 
 enum llama_context_type {
   LLAMA_CONTEXT_TYPE_DEFAULT = 0,
@@ -248,9 +136,11 @@ enum llama_attention_type {
   LLAMA_ATTENTION_TYPE_NON_CAUSAL = 1,
 };
 
-typedef int32_t llama_seq_id;
-
-typedef int32_t llama_token;
+enum llama_flash_attn_type {
+  LLAMA_FLASH_ATTN_TYPE_AUTO = -1,
+  LLAMA_FLASH_ATTN_TYPE_DISABLED = 0,
+  LLAMA_FLASH_ATTN_TYPE_ENABLED = 1,
+};
 
 typedef struct llama_token_data {
   llama_token id;
@@ -339,9 +229,168 @@ struct llama_context_params {
   struct llama_context *ctx_other;
 };
 
-typedef struct llama_sampler_chain_params {
-  bool no_perf;
-} llama_sampler_chain_params;
+typedef struct llama_memory_i *llama_memory_t;
+
+typedef uint32_t llama_state_seq_flags;
+
+enum llama_process_type {
+  LLAMA_PROCESS_TYPE_ENCODE = 0,
+  LLAMA_PROCESS_TYPE_DECODE = 1,
+};
+
+struct llama_perf_context_data {
+  double t_start_ms;
+  double t_load_ms;
+  double t_p_eval_ms;
+  double t_eval_ms;
+  int32_t n_p_eval;
+  int32_t n_eval;
+  int32_t n_reused;
+};
+
+enum llama_ftype {
+  LLAMA_FTYPE_ALL_F32 = 0,
+  LLAMA_FTYPE_MOSTLY_F16 = 1,
+  LLAMA_FTYPE_MOSTLY_Q4_0 = 2,
+  LLAMA_FTYPE_MOSTLY_Q4_1 = 3,
+  LLAMA_FTYPE_MOSTLY_Q8_0 = 7,
+  LLAMA_FTYPE_MOSTLY_Q5_0 = 8,
+  LLAMA_FTYPE_MOSTLY_Q5_1 = 9,
+  LLAMA_FTYPE_MOSTLY_Q2_K = 10,
+  LLAMA_FTYPE_MOSTLY_Q3_K_S = 11,
+  LLAMA_FTYPE_MOSTLY_Q3_K_M = 12,
+  LLAMA_FTYPE_MOSTLY_Q3_K_L = 13,
+  LLAMA_FTYPE_MOSTLY_Q4_K_S = 14,
+  LLAMA_FTYPE_MOSTLY_Q4_K_M = 15,
+  LLAMA_FTYPE_MOSTLY_Q5_K_S = 16,
+  LLAMA_FTYPE_MOSTLY_Q5_K_M = 17,
+  LLAMA_FTYPE_MOSTLY_Q6_K = 18,
+  LLAMA_FTYPE_MOSTLY_IQ2_XXS = 19,
+  LLAMA_FTYPE_MOSTLY_IQ2_XS = 20,
+  LLAMA_FTYPE_MOSTLY_Q2_K_S = 21,
+  LLAMA_FTYPE_MOSTLY_IQ3_XS = 22,
+  LLAMA_FTYPE_MOSTLY_IQ3_XXS = 23,
+  LLAMA_FTYPE_MOSTLY_IQ1_S = 24,
+  LLAMA_FTYPE_MOSTLY_IQ4_NL = 25,
+  LLAMA_FTYPE_MOSTLY_IQ3_S = 26,
+  LLAMA_FTYPE_MOSTLY_IQ3_M = 27,
+  LLAMA_FTYPE_MOSTLY_IQ2_S = 28,
+  LLAMA_FTYPE_MOSTLY_IQ2_M = 29,
+  LLAMA_FTYPE_MOSTLY_IQ4_XS = 30,
+  LLAMA_FTYPE_MOSTLY_IQ1_M = 31,
+  LLAMA_FTYPE_MOSTLY_BF16 = 32,
+  LLAMA_FTYPE_MOSTLY_TQ1_0 = 36,
+  LLAMA_FTYPE_MOSTLY_TQ2_0 = 37,
+  LLAMA_FTYPE_MOSTLY_MXFP4_MOE = 38,
+  LLAMA_FTYPE_MOSTLY_NVFP4 = 39,
+  LLAMA_FTYPE_MOSTLY_Q1_0 = 40,
+  LLAMA_FTYPE_MOSTLY_Q2_0 = 41,
+  LLAMA_FTYPE_GUESSED = 1024,
+};
+
+enum llama_load_mode {
+  LLAMA_LOAD_MODE_AUTO = -1,
+  LLAMA_LOAD_MODE_NONE = 0,
+  LLAMA_LOAD_MODE_MMAP = 1,
+  LLAMA_LOAD_MODE_MLOCK = 2,
+  LLAMA_LOAD_MODE_MMAP_MLOCK = 3,
+  LLAMA_LOAD_MODE_DIRECT_IO = 4,
+};
+
+enum llama_model_meta_key {
+  LLAMA_MODEL_META_KEY_SAMPLING_SEQUENCE = 0,
+  LLAMA_MODEL_META_KEY_SAMPLING_TOP_K = 1,
+  LLAMA_MODEL_META_KEY_SAMPLING_TOP_P = 2,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIN_P = 3,
+  LLAMA_MODEL_META_KEY_SAMPLING_XTC_PROBABILITY = 4,
+  LLAMA_MODEL_META_KEY_SAMPLING_XTC_THRESHOLD = 5,
+  LLAMA_MODEL_META_KEY_SAMPLING_TEMP = 6,
+  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_LAST_N = 7,
+  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_REPEAT = 8,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT = 9,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU = 10,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA = 11,
+};
+
+typedef bool (*llama_opt_param_filter)(const struct ggml_tensor *tensor, void *userdata);
+
+struct llama_opt_params {
+  uint32_t n_ctx_train;
+  llama_opt_param_filter param_filter;
+  void *param_filter_ud;
+  ggml_opt_get_optimizer_params get_opt_pars;
+  void *get_opt_pars_ud;
+  enum ggml_opt_optimizer_type optimizer_type;
+};
+
+typedef void (*llama_model_set_tensor_data_t)(struct ggml_tensor *tensor, void *userdata);
+
+struct llama_model_tensor_buft_override {
+  const char *pattern;
+  ggml_backend_buffer_type_t buft;
+};
+
+enum llama_split_mode {
+  LLAMA_SPLIT_MODE_NONE = 0,
+  LLAMA_SPLIT_MODE_LAYER = 1,
+  LLAMA_SPLIT_MODE_ROW = 2,
+  LLAMA_SPLIT_MODE_TENSOR = 3,
+};
+
+enum llama_lazy_mode {
+  LLAMA_LAZY_MODE_OFF = 0,
+  LLAMA_LAZY_MODE_AUTO = 1,
+  LLAMA_LAZY_MODE_ON = 2,
+};
+
+typedef bool (*llama_progress_callback)(float progress, void *user_data);
+
+enum llama_model_kv_override_type {
+  LLAMA_KV_OVERRIDE_TYPE_INT = 0,
+  LLAMA_KV_OVERRIDE_TYPE_FLOAT = 1,
+  LLAMA_KV_OVERRIDE_TYPE_BOOL = 2,
+  LLAMA_KV_OVERRIDE_TYPE_STR = 3,
+};
+
+struct llama_model_kv_override {
+  enum llama_model_kv_override_type tag;
+  char key[128];
+  union {
+    int64_t val_i64;
+    double val_f64;
+    bool val_bool;
+    char val_str[128];
+  };
+};
+
+struct llama_model_params {
+  ggml_backend_dev_t *devices;
+  const struct llama_model_tensor_buft_override *tensor_buft_overrides;
+  int32_t n_gpu_layers;
+  enum llama_split_mode split_mode;
+  enum llama_load_mode load_mode;
+  enum llama_lazy_mode lazy_mode;
+  int32_t main_gpu;
+  const float *tensor_split;
+  llama_progress_callback progress_callback;
+  void *progress_callback_user_data;
+  const struct llama_model_kv_override *kv_overrides;
+  bool vocab_only;
+  bool check_tensors;
+  bool use_extra_bufts;
+  bool no_host;
+  bool no_alloc;
+  bool load_mtp;
+};
+
+enum llama_rope_type {
+  LLAMA_ROPE_TYPE_NONE = -1,
+  LLAMA_ROPE_TYPE_NORM = 0,
+  LLAMA_ROPE_TYPE_NEOX = GGML_ROPE_TYPE_NEOX,
+  LLAMA_ROPE_TYPE_MROPE = GGML_ROPE_TYPE_MROPE,
+  LLAMA_ROPE_TYPE_IMROPE = GGML_ROPE_TYPE_IMROPE,
+  LLAMA_ROPE_TYPE_VISION = GGML_ROPE_TYPE_VISION,
+};
 
 struct llama_model_imatrix_data {
   const char *name;
@@ -372,52 +421,18 @@ typedef struct llama_model_quantize_params {
   size_t max_buf_size;
 } llama_model_quantize_params;
 
-typedef void (*llama_model_set_tensor_data_t)(struct ggml_tensor *tensor, void *userdata);
+typedef struct llama_sampler_chain_params {
+  bool no_perf;
+} llama_sampler_chain_params;
 
-enum llama_rope_type {
-  LLAMA_ROPE_TYPE_NONE = -1,
-  LLAMA_ROPE_TYPE_NORM = 0,
-  LLAMA_ROPE_TYPE_NEOX = GGML_ROPE_TYPE_NEOX,
-  LLAMA_ROPE_TYPE_MROPE = GGML_ROPE_TYPE_MROPE,
-  LLAMA_ROPE_TYPE_IMROPE = GGML_ROPE_TYPE_IMROPE,
-  LLAMA_ROPE_TYPE_VISION = GGML_ROPE_TYPE_VISION,
-};
+typedef struct llama_logit_bias {
+  llama_token token;
+  float bias;
+} llama_logit_bias;
 
-typedef struct llama_memory_i *llama_memory_t;
-
-typedef int32_t llama_pos;
-
-typedef uint32_t llama_state_seq_flags;
-
-typedef struct llama_batch {
-  int32_t n_tokens;
-  llama_token *token;
-  float *embd;
-  llama_pos *pos;
-  int32_t *n_seq_id;
-  llama_seq_id **seq_id;
-  int8_t *logits;
-} llama_batch;
-
-enum llama_process_type {
-  LLAMA_PROCESS_TYPE_ENCODE = 0,
-  LLAMA_PROCESS_TYPE_DECODE = 1,
-};
-
-struct llama_perf_context_data {
-  double t_start_ms;
-  double t_load_ms;
-  double t_p_eval_ms;
-  double t_eval_ms;
-  int32_t n_p_eval;
-  int32_t n_eval;
-  int32_t n_reused;
-};
-
-struct llama_embd {
-  const float *data;
-  size_t n_rows;
-  size_t n_embd;
+struct llama_perf_sampler_data {
+  double t_sample_ms;
+  int32_t n_sample;
 };
 
 enum llama_vocab_type {
@@ -444,21 +459,6 @@ enum llama_token_attr {
   LLAMA_TOKEN_ATTR_RSTRIP = 1 << 8,
   LLAMA_TOKEN_ATTR_SINGLE_WORD = 1 << 9,
 };
-
-typedef struct llama_logit_bias {
-  llama_token token;
-  float bias;
-} llama_logit_bias;
-
-struct llama_perf_sampler_data {
-  double t_sample_ms;
-  int32_t n_sample;
-};
-
-typedef struct llama_chat_message {
-  const char *role;
-  const char *content;
-} llama_chat_message;
 
 enum llama_token_type {
   LLAMA_TOKEN_TYPE_UNDEFINED = 0,

@@ -5,12 +5,13 @@
 //!   by upstream's `llama_model_quantize`, no imatrix), every tensor stored in one of our
 //!   types must be exactly what quantizing the F32 tensor's rows gives.
 //! - `synthetic_rows_match_upstream_hashes`: deterministic rows with awkward blocks (zeros,
-//!   ties, constants, tiny, subnormal and large values, outliers) in all 22 types, checked
+//!   ties, constants, tiny, subnormal and large values, outliers) in all 23 types, checked
 //!   against FNV-1a hashes of upstream's output recorded by `scripts/py/quantize_oracle.py`
-//!   (this covers Q8_1, Q8_K, MXFP4, NVFP4, Q1_0, Q2_0, TQ1_0 and TQ2_0, which no corpus
-//!   file holds).
+//!   (this covers Q8_1, Q8_K, MXFP4, NVFP4, Q1_0, Q2_0, TQ1_0, TQ2_0 and IQ3_S, which no
+//!   corpus file holds).
 //! - `special_rows_match_upstream_hashes`: the same for rows full of NaN, infinities,
-//!   `FLT_MAX`, subnormals and zeros (upstream's C casts of out-of-range floats included).
+//!   `FLT_MAX`, subnormals and zeros (upstream's C casts of out-of-range floats included),
+//!   all types but IQ3_S, on which upstream aborts for such input.
 //! - `oracle_folder_matches_upstream`: only with `FERROLLAMA_QUANT_ORACLE_DIR` set to a
 //!   folder written by that script's `--out` (any `--rows` / `--seed` / `--special` /
 //!   `--input`): every type's bytes against upstream's, mismatches located to the row and
@@ -194,6 +195,7 @@ const UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("q2_0", 0xe99358569c8b0ccb),
     ("tq1_0", 0xf4d08e01da493d3a),
     ("tq2_0", 0xf8db2e3ce1ad6fae),
+    ("iq3_s", 0x7d4ac55eb7145375),
 ];
 
 /// FNV-1a 64 of the little-endian bytes of `oracle_rows()`.
@@ -439,7 +441,8 @@ fn oracle_folder_matches_upstream() {
     for &(name, _) in UPSTREAM_HASHES {
         let ty = type_by_name(name);
         let Ok(want) = std::fs::read(dir.join(format!("{name}.bin"))) else {
-            failures.push(format!("{name}: {name}.bin missing"));
+            // The script leaves a type out when upstream aborts on the input (IQ3_S).
+            println!("  {name:7} skipped: no {name}.bin");
             continue;
         };
         let row_size = ty.row_size(N_PER_ROW as u64).unwrap() as usize;

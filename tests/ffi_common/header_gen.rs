@@ -22,22 +22,29 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-/// The ffi files cbindgen reads, in order.
-pub const FFI_FILES: [&str; 13] = [
-    "ggml_types.rs",
-    "types.rs",
-    "ggml.rs",
-    "log.rs",
-    "misc.rs",
-    "params.rs",
-    "model.rs",
-    "context.rs",
-    "batch.rs",
-    "vocab.rs",
-    "sampler.rs",
-    "chat.rs",
-    "boundary.rs",
-];
+/// Every `.rs` file under `src/ffi` (recursively), the two type files first, then sorted by path,
+/// so that functions moved between files (or into submodules) are still found.
+pub fn ffi_files(ffi: &Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(ffi, &mut files);
+    files.sort();
+    let first = [ffi.join("ggml_types.rs"), ffi.join("types.rs")];
+    files.retain(|f| !first.contains(f));
+    first.into_iter().chain(files).collect()
+}
 
 /// The generated headers, in the order they are written.
 pub const HEADERS: [&str; 6] = [
@@ -178,7 +185,22 @@ fn ident_before(s: &str, end: usize) -> String {
 /// Splits cbindgen's output into items (it separates items with blank lines).
 pub fn split_items(out: &str, enums: &HashSet<String>) -> Vec<Item> {
     let mut items = Vec::new();
+    // Prototypes may come in runs without blank lines between them: one block per prototype.
+    let mut blocks: Vec<String> = Vec::new();
     for block in out.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+        let first = block.lines().next().unwrap_or_default();
+        if !first.starts_with("typedef") && !first.starts_with('#') && first.contains('(') {
+            blocks.extend(
+                block
+                    .split_inclusive(';')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
+            );
+        } else {
+            blocks.push(block.to_string());
+        }
+    }
+    for block in blocks.iter().map(String::as_str) {
         let first = block.lines().next().unwrap_or_default();
         let (kind, name) = if first.starts_with("#define") {
             (
@@ -231,11 +253,17 @@ pub fn split_items(out: &str, enums: &HashSet<String>) -> Vec<Item> {
         } else {
             panic!("unrecognised cbindgen item:\n{block}");
         };
-        items.push(Item {
-            name,
-            kind,
-            text: block.to_string(),
-        });
+        // cbindgen may see a file twice (listed, and reached through a `mod` item): keep the first
+        if !items
+            .iter()
+            .any(|i: &Item| i.name == name && i.kind == kind)
+        {
+            items.push(Item {
+                name,
+                kind,
+                text: block.to_string(),
+            });
+        }
     }
     items
 }
@@ -462,6 +490,30 @@ pub fn build_headers(
     out
 }
 
+fn ffi_subdirs(ffi: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(ffi)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 /// Runs cbindgen over the ffi sources and returns every header's text.
 pub fn generate(root: &Path) -> BTreeMap<String, String> {
     let ffi = root.join("src/ffi");
@@ -474,13 +526,22 @@ pub fn generate(root: &Path) -> BTreeMap<String, String> {
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     config.export.include = decls.types.clone();
     let mut builder = cbindgen::Builder::new().with_config(config);
-    for f in FFI_FILES {
-        builder = builder.with_src(ffi.join(f));
+    for f in ffi_files(&ffi) {
+        builder = builder.with_src(f);
+    }
+    // Submodules (e.g. src/ffi/sampler/*.rs) after the listed files, in name order.
+    for dir in ffi_subdirs(&ffi) {
+        for f in rust_files(&dir) {
+            builder = builder.with_src(f);
+        }
     }
     let bindings = builder.generate().expect("cbindgen");
     let mut raw = Vec::new();
     bindings.write(&mut raw);
     let raw = String::from_utf8(raw).expect("utf-8 header");
+    if let Ok(p) = std::env::var("FERROLLAMA_CBINDGEN_RAW") {
+        let _ = std::fs::write(p, &raw);
+    }
 
     let list = |name: &str| {
         std::fs::read_to_string(root.join("tests/data").join(name)).expect("tests/data list")

@@ -5,8 +5,8 @@ use std::ffi::c_char;
 
 use super::glue::rust_of;
 use super::{chain_of, handle};
-use crate::ffi::boundary::{ffi_guard, require_non_null, slice, unsupported};
-use crate::ffi::log::{log_error, log_info};
+use crate::ffi::boundary::{c_str, ffi_guard, require_non_null, slice, unsupported};
+use crate::ffi::log::{log_error, log_info, log_warn};
 use crate::ffi::types::*;
 use crate::sampling::{self as s, LogitBiasEntry};
 
@@ -94,7 +94,16 @@ pub unsafe extern "C" fn llama_sampler_init_penalties(
     })
 }
 
-/// `llama_sampler_init_dry` (not supported yet).
+/// The vocabulary behind a `llama_vocab*` (a view owned by its model).
+///
+/// # Safety
+/// `vocab` must be NULL or a pointer from `llama_model_get_vocab` whose model is alive.
+pub(super) unsafe fn vocab_ref<'a>(vocab: *const llama_vocab) -> Option<&'a crate::vocab::Vocab> {
+    // SAFETY: per the contract, `*const llama_vocab` is a `*const Vocab` (ffi module docs).
+    unsafe { vocab.cast::<crate::vocab::Vocab>().as_ref() }
+}
+
+/// `llama_sampler_init_dry`: sequence breakers are turned into token sequences with `vocab`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_init_dry(
     vocab: *const llama_vocab,
@@ -105,17 +114,51 @@ pub unsafe extern "C" fn llama_sampler_init_dry(
     seq_breakers: *mut *const c_char,
     num_breakers: usize,
 ) -> *mut llama_sampler {
-    unsupported!(
-        "llama_sampler_init_dry",
-        std::ptr::null_mut(),
-        vocab,
-        dry_multiplier,
-        dry_base,
-        dry_allowed_length,
-        dry_penalty_last_n,
-        seq_breakers,
-        num_breakers
-    )
+    ffi_guard!("llama_sampler_init_dry", std::ptr::null_mut(), {
+        let enabled = dry_multiplier != 0.0 && dry_base >= 1.0 && dry_penalty_last_n > 0;
+        let mut processed = Vec::new();
+        if enabled && num_breakers > 0 {
+            // SAFETY: `num_breakers` string pointers; NULL with a count is refused.
+            let Some(ptrs) = (unsafe { slice(seq_breakers.cast_const(), num_breakers) }) else {
+                log_error!("llama_sampler_init_dry: seq_breakers is NULL with num_breakers = {num_breakers}");
+                return std::ptr::null_mut();
+            };
+            // SAFETY: the model owning `vocab` outlives this call.
+            let Some(v) = (unsafe { vocab_ref(vocab) }) else {
+                log_error!("llama_sampler_init_dry: vocab is NULL");
+                return std::ptr::null_mut();
+            };
+            let mut breakers: Vec<&[u8]> = Vec::new();
+            for (i, &p) in ptrs.iter().enumerate() {
+                // SAFETY: each entry is NULL or a NUL-terminated string.
+                match unsafe { c_str(p) }.map(|c| c.to_bytes()) {
+                    Some(b) if !b.is_empty() => {
+                        if b.len() > s::dry::MAX_CHAR_LEN {
+                            log_warn!(
+                                "truncating DRY sequence breaker to {} characters",
+                                s::dry::MAX_CHAR_LEN
+                            );
+                        }
+                        breakers.push(b);
+                    }
+                    _ => log_warn!("skipping null or empty DRY sequence breaker at index {i}"),
+                }
+            }
+            processed = s::dry::process_breakers(
+                v.n_tokens(),
+                |t| v.detokenize(&[t], false, true),
+                |text| v.tokenize(text, false, false),
+                &breakers,
+            );
+        }
+        handle(s::Dry::new(
+            dry_multiplier,
+            dry_base,
+            dry_allowed_length,
+            dry_penalty_last_n,
+            processed,
+        ))
+    })
 }
 
 /// `llama_sampler_init_adaptive_p`.

@@ -1,8 +1,8 @@
 //! Reference quantizers: f32 rows into the block formats of ggml, byte for byte what
 //! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
 //! `llama_model_quantize` takes without `--imatrix`), for every type in [`QUANTIZE_TYPES`].
-//! Not here: the i-quants that need a grid search (IQ1_*, IQ2_*, IQ3_*) and the
-//! importance-matrix variants.
+//! Not here: IQ1_*, IQ2_* and IQ3_XXS (upstream's `llama_model_quantize` refuses them
+//! without an importance matrix) and the importance-matrix variants of every type.
 //!
 //! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs); the
 //! f16 / bf16 / E8M0 conversions and the IQ4 / FP4 value tables are the shared ones of
@@ -11,7 +11,7 @@
 //! `ggml-base` is compiled without FMA, so no operation here is fused either.
 //!
 //! Families, one file each: `float` (F16, BF16), `legacy` (Q4_0 .. Q8_1),
-//! `kquants` (Q2_K .. Q8_K, helpers in `kfit`), `iq4` (IQ4_NL, IQ4_XS),
+//! `kquants` (Q2_K .. Q8_K, helpers in `kfit`), `iq3s` (IQ3_S), `iq4` (IQ4_NL, IQ4_XS),
 //! `mxfp4` (MXFP4, NVFP4), `lowbit` (Q1_0, Q2_0, TQ1_0, TQ2_0).
 //!
 //! Loops index by position on purpose: they mirror upstream's loops, which makes the
@@ -19,6 +19,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod float;
+mod iq3s;
 mod iq4;
 mod kfit;
 mod kquants;
@@ -46,6 +47,7 @@ pub const QUANTIZE_TYPES: &[GgmlType] = &[
     GgmlType::Q5_K,
     GgmlType::Q6_K,
     GgmlType::Q8_K,
+    GgmlType::IQ3_S,
     GgmlType::IQ4_NL,
     GgmlType::IQ4_XS,
     GgmlType::MXFP4,
@@ -80,6 +82,7 @@ fn block_fn(ty: GgmlType) -> Option<BlockFn> {
         GgmlType::Q5_K => kquants::quantize_block_q5_k,
         GgmlType::Q6_K => kquants::quantize_block_q6_k,
         GgmlType::Q8_K => kquants::quantize_block_q8_k,
+        GgmlType::IQ3_S => iq3s::quantize_block_iq3_s,
         GgmlType::IQ4_NL => iq4::quantize_block_iq4_nl,
         GgmlType::IQ4_XS => iq4::quantize_block_iq4_xs,
         GgmlType::MXFP4 => mxfp4::quantize_block_mxfp4,

@@ -4,7 +4,13 @@
 use crate::backend::cpu::convert::{row_from_f32, row_to_f32, strided_to_f32};
 use crate::backend::cpu::exec::{split, NodeCtx, TV};
 
-use super::pad;
+use super::thread_slot;
+use crate::tensor::Tensor;
+
+/// Whether the copy goes row by row through f32 scratch (else a byte copy or element copy).
+pub fn uses_rows(s: &Tensor<'_>, d: &Tensor<'_>) -> bool {
+    !(s.ty == d.ty && s.is_contiguous() && d.is_contiguous()) && s.ne[0] == d.ne[0]
+}
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let (s, d) = (ctx.s(0), ctx.dst);
@@ -26,10 +32,12 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
 /// Row by row through an f32 row of scratch (row `r` of src goes to row `r` of dst).
 fn rows(ctx: &NodeCtx<'_>, s: &TV, d: &TV, ith: usize, nth: usize) {
     let ne0 = s.ne[0] as usize;
-    // SAFETY: each thread owns one padded f32 row of the workspace.
-    let tmp =
-        unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(ne0 * 4)) as *mut f32, ne0) };
     let (r0, r1) = split(s.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    // SAFETY: this thread has rows, so it has a workspace slot.
+    let tmp: &mut [f32] = unsafe { thread_slot(ctx, ith, ne0) };
     for ir in r0..r1 {
         let (i1, i2, i3) = s.unravel(ir);
         let (j1, j2, j3) = d.unravel(ir);

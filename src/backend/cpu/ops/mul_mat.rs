@@ -29,24 +29,39 @@ pub(super) fn kernel_vdt(ty: GgmlType, rows_contiguous: bool) -> Option<GgmlType
     kernels::vec_dot_type(ty)
 }
 
-/// Bytes of one converted activation row (padded to a cache line).
-pub(super) fn act_row_bytes(ty: GgmlType, k: usize) -> usize {
-    match kernel_vdt(ty, true).and_then(|_| kernels::act_row_size(ty, k).ok()) {
-        Some(n) => pad(n),
-        None => pad(k * 4),
+/// Exact bytes of one converted activation row, and its padded stride.
+pub(super) fn act_sizes(ty: GgmlType, k: usize, rows_contiguous: bool) -> (usize, usize) {
+    let exact = match kernel_vdt(ty, rows_contiguous) {
+        Some(_) => kernels::act_row_size(ty, k).unwrap_or(k * 4),
+        None => k * 4,
+    };
+    (exact, pad(exact))
+}
+
+/// Bytes of `rows` activation rows laid out `stride` apart, the last one unpadded.
+pub(super) fn rows_bytes(rows: usize, exact: usize, stride: usize) -> usize {
+    if rows == 0 {
+        0
+    } else {
+        (rows - 1) * stride + exact
     }
 }
 
-/// Scratch: the converted activations plus one f32 row per thread.
+/// Scratch: per-thread f32 rows first (gathering strided activations, or converted weight
+/// rows in the fallback path), then the converted activations — last, so the workspace's final
+/// byte is always written and the plan stays exact.
 pub fn workspace(a: &Tensor<'_>, b: &Tensor<'_>, nth: usize) -> usize {
     let k = a.ne[0].max(0) as usize;
     let rows = b.nrows().max(0) as usize;
-    let ars = if kernel_vdt(a.ty, a.is_contiguous_rows()).is_some() {
-        act_row_bytes(a.ty, k)
+    let contiguous = a.is_contiguous_rows();
+    let (exact, stride) = act_sizes(a.ty, k, contiguous);
+    let kernel = kernel_vdt(a.ty, contiguous).is_some();
+    let per_thread = if !kernel || b.nb[0] != 4 {
+        nth * pad(k * 4)
     } else {
-        pad(k * 4)
+        0
     };
-    ars * rows + nth * pad(k * 4)
+    per_thread + rows_bytes(rows, exact, stride)
 }
 
 /// Gathers activation row `ir` of `b` as f32 (into `tmp` unless already contiguous).
@@ -104,7 +119,9 @@ pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Converts activation rows `[r0, r1)` of `b` into `vdt` rows `ars` bytes apart at `out`.
 ///
 /// # Safety
-/// `out` holds `b.nrows()` rows of `ars` bytes; `tmp` this thread's f32 row.
+/// `out` holds `b.nrows()` rows `ars` bytes apart (the last `exact` bytes long); `tmp` this
+/// thread's f32 row (may be empty when `b`'s rows are contiguous).
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn quantize_acts(
     b: &TV,
     vdt: GgmlType,
@@ -112,11 +129,12 @@ pub(super) unsafe fn quantize_acts(
     r1: usize,
     out: *mut u8,
     ars: usize,
+    exact: usize,
     tmp: &mut [f32],
 ) -> bool {
     for ir in r0..r1 {
         let row = act_row(b, ir, tmp);
-        let dst = std::slice::from_raw_parts_mut(out.add(ir * ars), ars);
+        let dst = std::slice::from_raw_parts_mut(out.add(ir * ars), exact);
         if kernels::quantize_activations(vdt, row, dst).is_err() {
             return false;
         }
@@ -135,15 +153,22 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
 fn compute_kernels(ctx: &NodeCtx<'_>, vdt: GgmlType, ith: usize, nth: usize) {
     let (a, b, d) = (ctx.s(0), ctx.s(1), ctx.dst);
     let k = a.ne[0] as usize;
-    let ars = act_row_bytes(a.ty, k);
+    let (exact, ars) = act_sizes(a.ty, k, true);
     let nrows_b = b.nrows();
-    // SAFETY: workspace = nrows_b activation rows, then one f32 row per thread.
-    let tmp = unsafe {
-        std::slice::from_raw_parts_mut(ctx.ws.add(nrows_b * ars + ith * pad(k * 4)) as *mut f32, k)
+    // SAFETY: the activations are the last `rows_bytes` of the workspace; per-thread f32 rows
+    // (only when src1 rows are strided) come first.
+    let (acts_base, tmp) = unsafe {
+        let acts = ctx.ws.add(ctx.ws_len - rows_bytes(nrows_b, exact, ars));
+        let tmp: &mut [f32] = if b.nb[0] != 4 {
+            std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(k * 4)) as *mut f32, k)
+        } else {
+            &mut []
+        };
+        (acts, tmp)
     };
     let (r0, r1) = split(nrows_b, ith, nth);
     // SAFETY: rows r0..r1 are this thread's; the region holds nrows_b rows.
-    if !unsafe { quantize_acts(&b, vdt, r0, r1, ctx.ws, ars, tmp) } {
+    if !unsafe { quantize_acts(&b, vdt, r0, r1, acts_base, ars, exact, tmp) } {
         ctx.fail();
     }
     ctx.sync(nth);
@@ -166,7 +191,10 @@ fn compute_kernels(ctx: &NodeCtx<'_>, vdt: GgmlType, ith: usize, nth: usize) {
                     w_len,
                 );
                 let first = (i2 + i3 * ne2) * n;
-                let acts = std::slice::from_raw_parts(ctx.ws.add(first * ars), n * ars);
+                let acts = std::slice::from_raw_parts(
+                    acts_base.add(first * ars),
+                    rows_bytes(n, exact, ars),
+                );
                 let mm = match kernels::MatMul::new(a.ty, w, a.nb[1], m, k, acts, ars, n) {
                     Ok(mm) => mm,
                     Err(_) => {
@@ -189,11 +217,12 @@ fn compute_fallback(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let k = a.ne[0] as usize;
     let rs = pad(k * 4);
     let nrows_b = b.nrows();
-    let acts = ctx.ws as *mut f32;
+    // SAFETY: the activations are the last `rows_bytes` of the workspace.
+    let acts = unsafe { ctx.ws.add(ctx.ws_len - rows_bytes(nrows_b, k * 4, rs)) } as *mut f32;
     let (r0, r1) = split(nrows_b, ith, nth);
     for ir in r0..r1 {
-        // SAFETY: the workspace holds `nrows_b` padded rows (see `workspace`).
-        unsafe { convert_act_row(&b, ir, a.ty, ctx.ws.add(ir * rs) as *mut f32) };
+        // SAFETY: row ir of the activations region.
+        unsafe { convert_act_row(&b, ir, a.ty, acts.add(ir * rs / 4)) };
     }
     ctx.sync(nth);
     let (m, n) = (a.ne[1] as usize, b.ne[1] as usize);
@@ -201,9 +230,7 @@ fn compute_fallback(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let r2 = ne2 / a.ne[2] as usize;
     let r3 = ne3 / a.ne[3] as usize;
     // SAFETY: per-thread scratch row lies after the activations, inside the workspace.
-    let wrow = unsafe {
-        std::slice::from_raw_parts_mut(ctx.ws.add(nrows_b * rs + ith * rs) as *mut f32, k)
-    };
+    let wrow = unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * rs) as *mut f32, k) };
     let total = m * ne2 * ne3;
     let (w0, w1) = split(total, ith, nth);
     for wr in w0..w1 {

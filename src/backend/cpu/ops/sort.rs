@@ -3,7 +3,7 @@
 use crate::backend::cpu::exec::{split, NodeCtx};
 use crate::graph::{Op, SortOrder};
 
-use super::pad;
+use super::thread_slot;
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let (a, d) = (ctx.s(0), ctx.dst);
@@ -27,10 +27,12 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
         }
         return;
     }
-    // SAFETY: one padded row of i32 per thread in the workspace.
-    let idx =
-        unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(ne0 * 4)) as *mut i32, ne0) };
     let (r0, r1) = split(a.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    // SAFETY: this thread has rows, so it has a workspace slot.
+    let idx: &mut [i32] = unsafe { thread_slot(ctx, ith, ne0) };
     for ir in r0..r1 {
         let (i1, i2, i3) = a.unravel(ir);
         // SAFETY: rows in range; idx values are < ne0.
