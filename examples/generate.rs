@@ -39,7 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "Once upon a time".to_string());
 
     let t0 = Instant::now();
-    let model = Arc::new(Model::load(std::slice::from_ref(&path), &ModelParams::default())?);
+    let model = Arc::new(Model::load(
+        std::slice::from_ref(&path),
+        &ModelParams::default(),
+    )?);
     let vocab = model.vocab();
     eprintln!(
         "loaded {} ({}) in {:.2?}",
