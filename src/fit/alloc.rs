@@ -51,10 +51,13 @@ pub fn describe(devices: &[SimDevice], margin: u64) -> Vec<DeviceDesc> {
 }
 
 /// Allocates `plan` on `devices` (the plan's devices in order: GPUs, then the host), one
-/// buffer per non-empty category per device, and seals every device. On failure everything
-/// allocated so far is freed and the error names the device, the bytes needed and the bytes
-/// free.
+/// buffer per non-empty category per device, and seals every device. A plan that does not fit
+/// its own budgets is refused before anything is allocated. On failure everything allocated
+/// so far is freed and the error names the device, the bytes needed and the bytes free.
 pub fn allocate_plan(plan: &MemoryPlan, devices: &[SimDevice]) -> Result<Allocation> {
+    if let Some(e) = plan.overflow_error() {
+        return Err(e);
+    }
     if devices.len() != plan.devices.len() {
         return Err(Error::invalid(format!(
             "plan for {} devices, {} given",
