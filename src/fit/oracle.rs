@@ -158,6 +158,10 @@ impl AnalyticOracle {
             }
         } else {
             attn += 2 * nkv * t * nh * F32;
+            if m.is_mla {
+                // the latent V is a transposed view of the K cache, made contiguous
+                attn += nkv * hv * F32;
+            }
         }
         let experts = if moe {
             let n_used = m.n_expert_used as u64;
