@@ -90,7 +90,12 @@ fn simd_matches_scalar_for_every_type() {
 #[test]
 fn tiles_compose_to_the_whole_product() {
     let mut rng = Rng::new(11);
-    for ty in [GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::F16] {
+    for ty in [
+        GgmlType::Q4_0,
+        GgmlType::Q4_K,
+        GgmlType::Q6_K,
+        GgmlType::F16,
+    ] {
         let (m, n, k) = (37, 19, 512);
         let (w, ws) = random_weights(ty, m, k, &mut rng);
         let (a, s) = random_acts(ty, n, k, &mut rng);
@@ -107,7 +112,12 @@ fn tiles_compose_to_the_whole_product() {
             // SAFETY: the four tiles are disjoint and inside the n×m buffer `dst`.
             unsafe { mul_mat_raw(&mm, rows, acts, p, m).expect("tile") };
         }
-        assert_eq!(whole, dst, "{}", ty.name());
+        // Small tiles may take a different kernel (the tiled GEMM needs ≥ 8 activation rows),
+        // so allow float rounding; every element must have been written.
+        let scale = whole.iter().fold(1.0f32, |x, v| x.max(v.abs()));
+        for (a, b) in whole.iter().zip(&dst) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{}: {a} vs {b}", ty.name());
+        }
     }
 }
 
@@ -167,4 +177,37 @@ fn q8_activation_rounding_is_upstreams_avx2_rounding() {
     assert_eq!(qk[4 + 17] as i8, -2);
     assert_eq!(i16::from_le_bytes([qk[260], qk[261]]), -127);
     assert_eq!(i16::from_le_bytes([qk[262], qk[263]]), -2);
+}
+
+#[test]
+fn simd_quantizers_write_the_scalar_bytes() {
+    use llama::backend::cpu::kernels::quantize;
+    let mut rng = Rng::new(19);
+    for trial in 0..40 {
+        let k = 256 * (1 + trial % 5);
+        let scale = [1.0f32, 1e-4, 300.0][trial % 3];
+        let mut x: Vec<f32> = (0..k).map(|_| rng.normal() * scale).collect();
+        if trial % 4 == 0 {
+            x[..256].fill(0.0);
+        }
+        if trial % 4 == 1 {
+            x[40] = 127.0; // halfway cases and a tie for the largest magnitude
+            x[41] = -127.0;
+            for j in 0..32 {
+                x[96 + j] = j as f32 - 15.5;
+            }
+        }
+        let cases: [(GgmlType, fn(&[f32], &mut [u8])); 3] = [
+            (GgmlType::Q8_0, quantize::quantize_row_q8_0),
+            (GgmlType::Q8_1, quantize::quantize_row_q8_1),
+            (GgmlType::Q8_K, quantize::quantize_row_q8_k),
+        ];
+        for (ty, scalar) in cases {
+            let n = ty.row_size(k as u64).expect("row") as usize;
+            let (mut a, mut b) = (vec![0u8; n], vec![0u8; n]);
+            quantize_activations(ty, &x, &mut a).expect("quantize");
+            scalar(&x, &mut b);
+            assert_eq!(a, b, "{} trial {trial}", ty.name());
+        }
+    }
 }

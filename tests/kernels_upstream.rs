@@ -7,6 +7,8 @@
 //! The library is looked up at `$FERROLLAMA_UPSTREAM_LIB_DIR` or the venv path below; when it is
 //! missing the tests print a notice and pass, unless `FERROLLAMA_REQUIRE_UPSTREAM=1`.
 
+#![allow(clippy::missing_transmute_annotations)] // each target type is the field's type
+
 use std::ffi::{c_char, c_void, CString};
 
 use llama::backend::cpu::kernels::quantize::{quantize_row_q8_0_ggml, quantize_row_q8_1_ggml};

@@ -10,6 +10,7 @@ bytes per type, in the form of the table in tests/quantize_parity.rs.
 
     python scripts/py/quantize_oracle.py --lib /work/up/venv/lib/python3.11/site-packages/llama_cpp/lib
     python scripts/py/quantize_oracle.py --lib DIR --out /tmp/qoracle    # also write raw bytes
+    python scripts/py/quantize_oracle.py --lib DIR --special             # NaN / inf / extreme rows
 
 With --out DIR the raw upstream output of each type goes to DIR/<type>.bin (and the
 input rows to DIR/input.f32); running the Rust tests with FERROLLAMA_QUANT_ORACLE_DIR=DIR
@@ -45,7 +46,12 @@ TYPES = [
     ("q2_K", 10, 256, 84), ("q3_K", 11, 256, 110), ("q4_K", 12, 256, 144),
     ("q5_K", 13, 256, 176), ("q6_K", 14, 256, 210), ("q8_K", 15, 256, 292),
     ("iq4_nl", 20, 32, 18), ("iq4_xs", 23, 256, 136), ("mxfp4", 39, 32, 17),
+    ("nvfp4", 40, 64, 36), ("q1_0", 41, 128, 18), ("q2_0", 42, 64, 18),
+    ("tq1_0", 34, 256, 54), ("tq2_0", 35, 256, 66), ("iq3_s", 21, 256, 110),
 ]
+# Upstream may abort on these (IQ3_S asserts that every block scale is >= 0, which fails
+# once a sum overflows: non-finite input, or |x| around 1e15), so they run in a child process.
+MAY_ABORT = {"iq3_s"}
 
 
 class Rng:
@@ -144,6 +150,35 @@ def oracle_rows(n_rows=N_ROWS, seed=0x5EED_2026):
     return np.array(out, dtype=np.float32)
 
 
+# Special values as f32 bit patterns: quiet NaN, negative NaN, 65520 (rounds to f16 inf),
+# +-inf, +-FLT_MAX, FLT_MIN, the smallest subnormal, a negative subnormal, +-0, 1e30, -3e38.
+# NaNs with other payloads are left out on purpose: when both operands of an operation are
+# NaN, x86 keeps the first one's payload, so upstream's bytes then depend on the operand
+# order GCC happened to pick (seen in Q2_K / Q4_K / Q5_K with a signalling NaN).
+SPECIAL_BITS = [0x7FC00000, 0xFFC00000, 0x477FF000, 0x7F800000, 0xFF800000, 0x7F7FFFFF,
+                0xFF7FFFFF, 0x00800000, 0x00000001, 0x800116C2, 0x00000000, 0x80000000,
+                0x7149F2CA, 0xFF61B1E6]
+N_SPECIAL_ROWS = 24
+
+
+def special_rows():
+    """Rows mixing non-finite and extreme values (the `special_rows` of the Rust test)."""
+    sp = np.array(SPECIAL_BITS, dtype=np.uint32).view(np.float32)
+    rng = Rng(0x0DD5)
+    out = []
+    for r in range(N_SPECIAL_ROWS):
+        pattern = r % 3
+        for i in range(N_PER_ROW):
+            if pattern == 0:  # every element special
+                out.append(sp[(i + r) % len(sp)])
+            elif pattern == 1:  # one special value per 32-block
+                out.append(sp[(i // 32 + r) % len(sp)])
+            else:  # ordinary values with a special one every 37
+                m = rng.m()
+                out.append(sp[(i // 37 + r) % len(sp)] if i % 37 == r % 37 else np.float32(val(m, -23)))
+    return np.array(out, dtype=np.float32)
+
+
 def fnv1a64(data):
     h = 0xCBF29CE484222325
     for b in data:
@@ -181,6 +216,26 @@ def quantize(g, name, tid, blck, size, x):
     return dst
 
 
+def quantize_guarded(g, name, tid, blck, size, x):
+    """`quantize` in a forked child; None when upstream aborts."""
+    import tempfile
+    with tempfile.NamedTemporaryFile() as tmp:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                quantize(g, name, tid, blck, size, x).tofile(tmp.name)
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            return None
+        return np.fromfile(tmp.name, dtype=np.uint8)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lib", default=os.environ.get("LLAMA_LIB_DIR"),
@@ -188,11 +243,21 @@ def main():
     ap.add_argument("--out", help="also write input.f32 and <type>.bin here")
     ap.add_argument("--rows", type=int, default=N_ROWS, help=f"rows of {N_PER_ROW} values (default {N_ROWS})")
     ap.add_argument("--seed", type=lambda v: int(v, 0), default=0x5EED_2026, help="generator seed")
+    ap.add_argument("--special", action="store_true", help="quantize the special-value rows instead")
+    ap.add_argument("--input", help="quantize this raw little-endian f32 file (a multiple of 256 values) "
+                    "instead of the generated rows")
     a = ap.parse_args()
     if not a.lib:
         ap.error("--lib is required")
     g = load(a.lib)
-    x = oracle_rows(a.rows, a.seed)
+    if a.input:
+        x = np.fromfile(a.input, dtype="<f4")
+        if x.size == 0 or x.size % N_PER_ROW:
+            ap.error(f"{a.input}: {x.size} values, not a multiple of {N_PER_ROW}")
+    elif a.special:
+        x = special_rows()
+    else:
+        x = oracle_rows(a.rows, a.seed)
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         x.tofile(os.path.join(a.out, "input.f32"))
@@ -202,9 +267,16 @@ def main():
     def h(b):
         return f"0x{fnv1a64(b):016x}" if small else "None /* not hashed */"
 
-    print(f"// {a.rows} rows x {N_PER_ROW}, seed {a.seed:#x}; input fnv1a64 = {h(x.tobytes())}")
+    what = "special rows" if a.special else a.input if a.input else f"seed {a.seed:#x}"
+    print(f"// {x.size // N_PER_ROW} rows x {N_PER_ROW}, {what}; input fnv1a64 = {h(x.tobytes())}")
     for name, tid, blck, size in TYPES:
-        y = quantize(g, name, tid, blck, size, x)
+        if name in MAY_ABORT:
+            y = quantize_guarded(g, name, tid, blck, size, x)
+            if y is None:
+                print(f"    // {name}: skipped, upstream aborts on this input")
+                continue
+        else:
+            y = quantize(g, name, tid, blck, size, x)
         if a.out:
             y.tofile(os.path.join(a.out, f"{name}.bin"))
         print(f'    ("{name}", {h(y.tobytes())}),')

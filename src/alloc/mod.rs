@@ -1,1 +1,306 @@
 //! The memory planner: pure offset arithmetic over graphs and device descriptors, no device calls.
+//!
+//! [`plan`] gives every arena tensor of a [`Graph`] (op results that are not views) and every
+//! node's declared scratch ("workspace") an offset in one arena. A tensor is live from the
+//! first node that touches it (its producer) to the last node that reads it, directly or
+//! through a view; graph outputs stay live to the end; a workspace is live only during its
+//! node. Blocks are placed best-fit in a free list as the nodes are walked in order, so memory
+//! is reused as soon as a tensor dies. The reported size is exact: the largest
+//! `offset + nbytes` over all placed blocks — compute touches nothing beyond it.
+//! [`plan_worst_case`] plans several graph shapes and keeps each one's offsets; the arena is
+//! the largest of them.
+#![forbid(unsafe_code)]
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::tensor::{Storage, TensorId};
+
+/// Default offset alignment in bytes (a cache line; enough for any SIMD load).
+pub const DEFAULT_ALIGNMENT: usize = 64;
+
+/// Planner settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanParams {
+    /// Every offset is a multiple of this (a power of two).
+    pub alignment: usize,
+    /// Threads the graph will run with at most (workspaces may scale with it).
+    pub n_threads: usize,
+}
+
+impl Default for PlanParams {
+    fn default() -> Self {
+        PlanParams {
+            alignment: DEFAULT_ALIGNMENT,
+            n_threads: 1,
+        }
+    }
+}
+
+/// Where each arena tensor and workspace of one graph lives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArenaPlan {
+    /// Bytes the arena must have: the largest `offset + nbytes` placed.
+    pub size: usize,
+    /// Alignment the offsets honour (the arena base must be aligned to it too).
+    pub alignment: usize,
+    /// Threads this plan's workspaces were sized for.
+    pub n_threads: usize,
+    /// Number of tensors of the graph planned (a cheap check that plan and graph match).
+    pub n_tensors: usize,
+    /// Offset of each arena tensor, indexed by `TensorId` (`None` for leaves and views).
+    pub offsets: Vec<Option<usize>>,
+    /// `(offset, bytes)` of each node's workspace, indexed by `TensorId` (`None`: no scratch).
+    pub workspace: Vec<Option<(usize, usize)>>,
+}
+
+impl ArenaPlan {
+    /// Offset of arena tensor `id`, if it is one.
+    pub fn offset(&self, id: TensorId) -> Option<usize> {
+        self.offsets.get(id.index()).copied().flatten()
+    }
+}
+
+/// Plans for several graphs sharing one arena.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorstCasePlan {
+    /// The arena size: the maximum over `plans`.
+    pub size: usize,
+    /// One plan per graph, in the order given.
+    pub plans: Vec<ArenaPlan>,
+}
+
+/// A block to place: needed from node `start` to node `end` inclusive.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    start: usize,
+    end: usize,
+    bytes: usize,
+    /// Tensor index; workspace blocks use `usize::MAX - tensor index`.
+    owner: usize,
+}
+
+fn align_up(x: usize, a: usize) -> Result<usize> {
+    x.checked_add(a - 1)
+        .map(|v| v & !(a - 1))
+        .ok_or_else(|| Error::oom("arena size overflows"))
+}
+
+/// A free list over `[0, top)` plus everything above `top`.
+struct FreeList {
+    /// Free ranges `(offset, size)`, sorted by offset, non-adjacent.
+    free: Vec<(usize, usize)>,
+    top: usize,
+}
+
+impl FreeList {
+    fn alloc(&mut self, size: usize) -> Result<usize> {
+        // Best fit among the holes below top.
+        let mut best: Option<usize> = None;
+        for (i, &(_, s)) in self.free.iter().enumerate() {
+            if s >= size && best.map_or(true, |b| s < self.free[b].1) {
+                best = Some(i);
+            }
+        }
+        if let Some(i) = best {
+            let (o, s) = self.free[i];
+            if s == size {
+                self.free.remove(i);
+            } else {
+                self.free[i] = (o + size, s - size);
+            }
+            return Ok(o);
+        }
+        // Grow: reuse a hole that ends at top.
+        if let Some(&(o, s)) = self.free.last() {
+            if o + s == self.top {
+                self.free.pop();
+                self.top = o
+                    .checked_add(size)
+                    .ok_or_else(|| Error::oom("arena size overflows"))?;
+                return Ok(o);
+            }
+        }
+        let o = self.top;
+        self.top = o
+            .checked_add(size)
+            .ok_or_else(|| Error::oom("arena size overflows"))?;
+        Ok(o)
+    }
+
+    fn release(&mut self, off: usize, size: usize) {
+        let i = self.free.partition_point(|&(o, _)| o < off);
+        self.free.insert(i, (off, size));
+        // Merge with the next, then with the previous.
+        if i + 1 < self.free.len() && self.free[i].0 + self.free[i].1 == self.free[i + 1].0 {
+            self.free[i].1 += self.free[i + 1].1;
+            self.free.remove(i + 1);
+        }
+        if i > 0 && self.free[i - 1].0 + self.free[i - 1].1 == self.free[i].0 {
+            self.free[i - 1].1 += self.free[i].1;
+            self.free.remove(i);
+        }
+    }
+}
+
+/// Plans `graph`'s arena. `workspace(graph, node, n_threads)` returns the scratch bytes a node
+/// needs (0 for none); the backend that will run the graph supplies it.
+pub fn plan(
+    graph: &Graph<'_>,
+    params: &PlanParams,
+    workspace: &dyn Fn(&Graph<'_>, TensorId, usize) -> usize,
+) -> Result<ArenaPlan> {
+    let align = params.alignment.max(1);
+    if !align.is_power_of_two() {
+        return Err(Error::invalid(format!(
+            "alignment {align} is not a power of two"
+        )));
+    }
+    let n = graph.n_tensors();
+    let nodes = graph.nodes();
+    let tensors = graph.tensors();
+    let end_of_graph = nodes.len();
+
+    // Liveness of arena roots: [first touch, last touch] in node indices.
+    let mut first = vec![usize::MAX; n];
+    let mut last = vec![0usize; n];
+    let touch = |id: TensorId, step: usize, first: &mut Vec<usize>, last: &mut Vec<usize>| {
+        let (r, _) = graph.root(id);
+        let r = r.index();
+        if r < n {
+            first[r] = first[r].min(step);
+            last[r] = last[r].max(step);
+        }
+    };
+    for (step, &node) in nodes.iter().enumerate() {
+        touch(node, step, &mut first, &mut last);
+        for s in graph.src(node).into_iter().flatten() {
+            touch(s, step, &mut first, &mut last);
+        }
+    }
+    for &o in graph.outputs() {
+        let (r, _) = graph.root(o);
+        if r.index() < n && first[r.index()] != usize::MAX {
+            last[r.index()] = end_of_graph;
+        }
+    }
+
+    let mut blocks: Vec<Block> = Vec::new();
+    for (i, t) in tensors.iter().enumerate() {
+        if matches!(t.storage, Storage::Arena) && first[i] != usize::MAX {
+            blocks.push(Block {
+                start: first[i],
+                end: last[i],
+                bytes: t.nbytes(),
+                owner: i,
+            });
+        }
+    }
+    for (step, &node) in nodes.iter().enumerate() {
+        let ws = workspace(graph, node, params.n_threads);
+        if ws > 0 {
+            blocks.push(Block {
+                start: step,
+                end: step,
+                bytes: ws,
+                owner: usize::MAX - node.index(),
+            });
+        }
+    }
+    // Place in order of start; at equal start, bigger first (packs better).
+    blocks.sort_by(|a, b| a.start.cmp(&b.start).then(b.bytes.cmp(&a.bytes)));
+
+    let mut offsets = vec![None; n];
+    let mut ws_out = vec![None; n];
+    let mut fl = FreeList {
+        free: Vec::new(),
+        top: 0,
+    };
+    let mut size = 0usize;
+    // Blocks to free, ordered by end step.
+    let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (end, off, rounded size)
+    let mut bi = 0;
+    for step in 0..=end_of_graph {
+        while bi < blocks.len() && blocks[bi].start == step {
+            let b = blocks[bi];
+            bi += 1;
+            let off = if b.bytes == 0 {
+                0
+            } else {
+                let rounded = align_up(b.bytes, align)?;
+                let off = fl.alloc(rounded)?;
+                live.push((b.end, off, rounded));
+                size = size.max(off + b.bytes);
+                off
+            };
+            if b.owner < n {
+                offsets[b.owner] = Some(off);
+            } else {
+                ws_out[usize::MAX - b.owner] = Some((off, b.bytes));
+            }
+        }
+        let mut k = 0;
+        while k < live.len() {
+            if live[k].0 <= step {
+                let (_, off, sz) = live.swap_remove(k);
+                fl.release(off, sz);
+            } else {
+                k += 1;
+            }
+        }
+    }
+    Ok(ArenaPlan {
+        size,
+        alignment: align,
+        n_threads: params.n_threads,
+        n_tensors: n,
+        offsets,
+        workspace: ws_out,
+    })
+}
+
+/// Plans each graph on its own; the arena is the largest plan.
+pub fn plan_worst_case(
+    graphs: &[&Graph<'_>],
+    params: &PlanParams,
+    workspace: &dyn Fn(&Graph<'_>, TensorId, usize) -> usize,
+) -> Result<WorstCasePlan> {
+    let mut out = WorstCasePlan::default();
+    for g in graphs {
+        let p = plan(g, params, workspace)?;
+        out.size = out.size.max(p.size);
+        out.plans.push(p);
+    }
+    Ok(out)
+}
+
+/// `(start, end)` node interval during which each arena tensor is live, indexed by
+/// `TensorId` — exposed for tests that check the plan independently.
+pub fn liveness(graph: &Graph<'_>) -> Vec<Option<(usize, usize)>> {
+    let n = graph.n_tensors();
+    let mut out: Vec<Option<(usize, usize)>> = vec![None; n];
+    let nodes = graph.nodes();
+    for (step, &node) in nodes.iter().enumerate() {
+        let srcs = graph.src(node);
+        for id in std::iter::once(node).chain(srcs.into_iter().flatten()) {
+            let (r, _) = graph.root(id);
+            if let Some(slot) = out.get_mut(r.index()) {
+                *slot = Some(match *slot {
+                    None => (step, step),
+                    Some((a, b)) => (a.min(step), b.max(step)),
+                });
+            }
+        }
+    }
+    for &o in graph.outputs() {
+        let (r, _) = graph.root(o);
+        if let Some(Some((_, b))) = out.get_mut(r.index()) {
+            *b = nodes.len();
+        }
+    }
+    for (i, t) in graph.tensors().iter().enumerate() {
+        if !matches!(t.storage, Storage::Arena) {
+            out[i] = None;
+        }
+    }
+    out
+}

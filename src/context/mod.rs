@@ -1,1 +1,272 @@
-//! Contexts: batches split into micro-batches, one graph per micro-batch, outputs, state.
+//! Contexts: a model plus the state to run it — KV cache (cell metadata + storage), the compute
+//! arena, the output buffers — all allocated once in [`Context::new`]. Decoding splits a batch
+//! into micro-batches ([`batch`]), places each in the cache, builds one graph per micro-batch and
+//! runs it on the CPU backend; nothing is allocated on the counted allocator afterwards.
+//!
+//! The compute arena is the planner's worst case over the graph shapes the context can run: a
+//! full micro-batch of `n_ubatch` tokens with every row an output, a single token, a full
+//! micro-batch with one output — each with every cache cell visible. Every tensor of a graph
+//! grows monotonically with the number of tokens, outputs and visible cells, so those shapes
+//! bound the rest; a decode whose plan would still exceed the arena fails with an error rather
+//! than allocate.
+
+pub mod batch;
+pub mod params;
+mod run;
+
+pub use batch::{output_row, split_simple, BatchView, Prepared};
+pub use params::{resolve, CParams, ContextParams};
+
+use std::sync::Arc;
+
+use crate::backend::buffer::{AllocCounter, HostBuffer};
+use crate::backend::cpu::CpuBackend;
+use crate::error::Result;
+use crate::kv_cache::storage::KvStorage;
+use crate::kv_cache::KvCells;
+use crate::model::Model;
+
+/// One KV cache: cells + storage.
+pub struct Cache {
+    /// Cell metadata.
+    pub cells: KvCells,
+    /// Tensors.
+    pub storage: KvStorage,
+    /// Sliding window of the layers using this cache (0: none).
+    pub n_swa: u32,
+}
+
+/// A context (`llama_context`).
+pub struct Context {
+    model: Arc<Model>,
+    cparams: CParams,
+    counter: Arc<AllocCounter>,
+    cpu: CpuBackend,
+    arena: HostBuffer,
+    kv: Cache,
+    kv_swa: Option<Cache>,
+    logits: Vec<f32>,
+    embd: Vec<f32>,
+    output_ids: Vec<i32>,
+    n_outputs: usize,
+    prepared: Prepared,
+    scratch: run::Scratch,
+    n_vocab: usize,
+    n_embd: usize,
+}
+
+impl Context {
+    /// Creates a context: resolves the parameters, allocates the KV cache, plans the worst-case
+    /// graphs and allocates the arena and output buffers.
+    pub fn new(model: Arc<Model>, params: &ContextParams) -> Result<Context> {
+        let core = model.core()?;
+        let hp = &core.hparams;
+        let cparams = params::resolve(hp, params)?;
+        let counter = AllocCounter::new();
+        let main_keep = |il: usize| !(hp.has_swa() && hp.is_swa[il]);
+        let storage = KvStorage::new(
+            &counter,
+            hp,
+            cparams.n_ctx,
+            cparams.type_k,
+            cparams.type_v,
+            &main_keep,
+        )?;
+        let kv = Cache {
+            cells: KvCells::new(cparams.n_ctx),
+            storage,
+            n_swa: 0,
+        };
+        let kv_swa = if hp.has_swa() {
+            let keep = |il: usize| hp.is_swa[il];
+            let storage = KvStorage::new(
+                &counter,
+                hp,
+                cparams.n_ctx_swa,
+                cparams.type_k,
+                cparams.type_v,
+                &keep,
+            )?;
+            Some(Cache {
+                cells: KvCells::new(cparams.n_ctx_swa),
+                storage,
+                n_swa: hp.n_swa,
+            })
+        } else {
+            None
+        };
+        let n_vocab = model.n_vocab() as usize;
+        let n_embd = hp.n_embd as usize;
+        let n_threads = cparams.n_threads.max(cparams.n_threads_batch);
+        let cpu = CpuBackend::with_counter(n_threads, counter.clone())?;
+        let n_batch = cparams.n_batch as usize;
+        let scratch = run::Scratch::new(&cparams, hp);
+        let mut ctx = Context {
+            model: model.clone(),
+            cparams,
+            counter: counter.clone(),
+            cpu,
+            arena: HostBuffer::new(&counter, 0, 64)?,
+            kv,
+            kv_swa,
+            logits: vec![0.0; n_batch * n_vocab],
+            embd: Vec::new(),
+            output_ids: vec![-1; n_batch],
+            n_outputs: 0,
+            prepared: Prepared::with_capacity(n_batch),
+            scratch,
+            n_vocab,
+            n_embd,
+        };
+        if ctx.cparams.embeddings {
+            ctx.embd = vec![0.0; n_batch * n_embd];
+        }
+        let size = ctx.worst_case_arena()?;
+        ctx.arena = ctx.cpu.alloc_arena(size)?;
+        // the plan is the allocation: anything later is a bug, refused and counted
+        counter.seal();
+        Ok(ctx)
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+    /// Resolved parameters.
+    pub fn cparams(&self) -> &CParams {
+        &self.cparams
+    }
+    /// The counter of every byte this context allocated (KV cache, arena).
+    pub fn alloc_counter(&self) -> &Arc<AllocCounter> {
+        &self.counter
+    }
+    /// Context size.
+    pub fn n_ctx(&self) -> u32 {
+        self.cparams.n_ctx
+    }
+    /// Context per sequence.
+    pub fn n_ctx_seq(&self) -> u32 {
+        self.cparams.n_ctx_seq
+    }
+    /// Batch limit.
+    pub fn n_batch(&self) -> u32 {
+        self.cparams.n_batch
+    }
+    /// Micro-batch size.
+    pub fn n_ubatch(&self) -> u32 {
+        self.cparams.n_ubatch
+    }
+    /// Sequences.
+    pub fn n_seq_max(&self) -> u32 {
+        self.cparams.n_seq_max
+    }
+    /// Sets the thread counts (capped at the pool size created with the context).
+    pub fn set_n_threads(&mut self, n_threads: i32, n_threads_batch: i32) {
+        self.cparams.n_threads = n_threads.max(1) as usize;
+        self.cparams.n_threads_batch = n_threads_batch.max(1) as usize;
+    }
+    /// Turns embeddings output on or off (buffers are sized at creation: turning it on for a
+    /// context created without it keeps it off).
+    pub fn set_embeddings(&mut self, on: bool) {
+        self.cparams.embeddings = on && !self.embd.is_empty();
+    }
+
+    /// All output logits, row-major `[n_outputs, n_vocab]`.
+    pub fn logits(&self) -> &[f32] {
+        &self.logits[..self.n_outputs * self.n_vocab]
+    }
+    /// Logits of batch token `i` (negative: from the last output).
+    pub fn logits_ith(&self, i: i32) -> Option<&[f32]> {
+        let r = output_row(i, &self.output_ids, self.n_outputs)?;
+        self.logits.get(r * self.n_vocab..(r + 1) * self.n_vocab)
+    }
+    /// All output embeddings `[n_outputs, n_embd]` (empty unless embeddings are on).
+    pub fn embeddings(&self) -> &[f32] {
+        let n = self.n_outputs * self.n_embd;
+        self.embd.get(..n).unwrap_or(&[])
+    }
+    /// Embedding of batch token `i`.
+    pub fn embeddings_ith(&self, i: i32) -> Option<&[f32]> {
+        if self.embd.is_empty() {
+            return None;
+        }
+        let r = output_row(i, &self.output_ids, self.n_outputs)?;
+        self.embd.get(r * self.n_embd..(r + 1) * self.n_embd)
+    }
+    /// Number of rows of the last decode's outputs.
+    pub fn n_outputs(&self) -> usize {
+        self.n_outputs
+    }
+
+    fn caches(&mut self) -> impl Iterator<Item = &mut Cache> {
+        std::iter::once(&mut self.kv).chain(self.kv_swa.as_mut())
+    }
+
+    /// `llama_memory_clear`.
+    pub fn memory_clear(&mut self, data: bool) {
+        for c in self.caches() {
+            c.cells.clear();
+            if data {
+                c.storage.clear();
+            }
+        }
+    }
+    /// `llama_memory_seq_rm`.
+    pub fn memory_seq_rm(&mut self, seq: i32, p0: i32, p1: i32) -> bool {
+        let mut ok = true;
+        for c in self.caches() {
+            ok &= c.cells.seq_rm(seq, p0, p1);
+        }
+        ok
+    }
+    /// `llama_memory_seq_cp`.
+    pub fn memory_seq_cp(&mut self, src: i32, dst: i32, p0: i32, p1: i32) {
+        self.caches().for_each(|c| c.cells.seq_cp(src, dst, p0, p1));
+    }
+    /// `llama_memory_seq_keep`.
+    pub fn memory_seq_keep(&mut self, seq: i32) {
+        self.caches().for_each(|c| c.cells.seq_keep(seq));
+    }
+    /// `llama_memory_seq_add` (the K re-rotation runs before the next decode).
+    pub fn memory_seq_add(&mut self, seq: i32, p0: i32, p1: i32, delta: i32) {
+        self.caches()
+            .for_each(|c| c.cells.seq_add(seq, p0, p1, delta));
+    }
+    /// `llama_memory_seq_div`.
+    pub fn memory_seq_div(&mut self, seq: i32, p0: i32, p1: i32, d: i32) {
+        self.caches().for_each(|c| c.cells.seq_div(seq, p0, p1, d));
+    }
+    /// `llama_memory_seq_pos_min`.
+    pub fn memory_seq_pos_min(&self, seq: i32) -> i32 {
+        match &self.kv_swa {
+            // the SWA cache forgets old positions: the main cache has them all
+            _ if !self.kv.cells.is_empty_all() => self.kv.cells.seq_pos_min(seq),
+            Some(s) => s.cells.seq_pos_min(seq),
+            None => -1,
+        }
+    }
+    /// `llama_memory_seq_pos_max`.
+    pub fn memory_seq_pos_max(&self, seq: i32) -> i32 {
+        let m = self.kv.cells.seq_pos_max(seq);
+        match &self.kv_swa {
+            Some(s) => m.max(s.cells.seq_pos_max(seq)),
+            None => m,
+        }
+    }
+    /// Whether the cache supports position shifts (`llama_memory_can_shift`).
+    pub fn memory_can_shift(&self) -> bool {
+        true
+    }
+
+    /// `llama_decode`: `Ok(0)` on success, `Ok(1)` when the KV cache has no room for the batch.
+    pub fn decode(&mut self, b: &BatchView<'_>) -> Result<i32> {
+        run::decode(self, b)
+    }
+}
+
+impl KvCells {
+    /// Whether every cell is empty.
+    pub fn is_empty_all(&self) -> bool {
+        self.used() == 0
+    }
+}

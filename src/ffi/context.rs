@@ -1,12 +1,168 @@
-//! Context functions of llama.h: creation, sizes, memory (KV cache), state save/load, encode/decode,
-//! outputs, threads, perf. (Created by the ffi helper as stubs; owned by the model helper from then on.)
+//! Context functions of llama.h: creation, sizes, memory (KV cache), encode/decode, outputs,
+//! threads.
+//!
+//! `*mut llama_context` points to a [`LlamaContext`] (a `Box` made by `llama_init_from_model`,
+//! released by `llama_free`). `llama_memory_t` is the same pointer: the memory functions act on
+//! the context's KV cache.
 
 #![allow(unused_imports)]
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::boundary::unsupported;
+use super::boundary::{ffi_guard, slice, unsupported};
+use super::log::log_error;
+use super::model::model_ref;
 use super::types::*;
+use crate::context::{BatchView, Context, ContextParams};
+use crate::error::{Error, Result};
+use crate::quant::GgmlType;
+
+/// What a `*mut llama_context` (and its `llama_memory_t`) points to.
+pub struct LlamaContext {
+    /// The context.
+    pub ctx: Context,
+    /// The model handle it was made from (returned by `llama_get_model`).
+    pub model: *const llama_model,
+}
+
+/// # Safety
+/// `p` must be NULL or a live context pointer.
+pub(crate) unsafe fn ctx_mut<'a>(p: *mut llama_context) -> Option<&'a mut LlamaContext> {
+    // SAFETY: per the function contract.
+    unsafe { (p as *mut LlamaContext).as_mut() }
+}
+
+fn with_ctx<R>(
+    name: &str,
+    ctx: *const llama_context,
+    fail: R,
+    f: impl FnOnce(&LlamaContext) -> R,
+) -> R {
+    with_ctx_mut(name, ctx as *mut llama_context, fail, |c| f(c))
+}
+
+fn with_ctx_mut<R>(
+    name: &str,
+    ctx: *mut llama_context,
+    fail: R,
+    f: impl FnOnce(&mut LlamaContext) -> R,
+) -> R {
+    let mut fail = Some(fail);
+    let r = super::boundary::run(
+        name,
+        || None,
+        || {
+            // SAFETY: llama.h requires a live context; NULL is refused.
+            match unsafe { ctx_mut(ctx) } {
+                Some(c) => Some(f(c)),
+                None => {
+                    log_error!("{name}: ctx is NULL");
+                    None
+                }
+            }
+        },
+    );
+    match r {
+        Some(v) => v,
+        None => fail.take().expect("invariant: taken once"),
+    }
+}
+
+fn with_mem<R>(
+    name: &str,
+    mem: llama_memory_t,
+    fail: R,
+    f: impl FnOnce(&mut LlamaContext) -> R,
+) -> R {
+    with_ctx_mut(name, mem as *mut llama_context, fail, f)
+}
+
+fn convert_params(p: &llama_context_params) -> Result<ContextParams> {
+    let ty = |v: ggml_type, what: &str| {
+        u32::try_from(v)
+            .ok()
+            .and_then(GgmlType::from_u32)
+            .ok_or_else(|| Error::invalid(format!("invalid {what} {v}")))
+    };
+    Ok(ContextParams {
+        n_ctx: p.n_ctx,
+        n_batch: p.n_batch,
+        n_ubatch: p.n_ubatch,
+        n_seq_max: p.n_seq_max,
+        n_threads: p.n_threads,
+        n_threads_batch: p.n_threads_batch,
+        flash_attn: p.flash_attn_type,
+        type_k: ty(p.type_k, "type_k")?,
+        type_v: ty(p.type_v, "type_v")?,
+        embeddings: p.embeddings,
+        pooling_type: p.pooling_type,
+        attention_type: p.attention_type,
+        kv_unified: p.kv_unified,
+        rope_scaling_type: p.rope_scaling_type,
+        rope_freq_base: p.rope_freq_base,
+        rope_freq_scale: p.rope_freq_scale,
+        yarn_ext_factor: p.yarn_ext_factor,
+        yarn_attn_factor: p.yarn_attn_factor,
+        yarn_beta_fast: p.yarn_beta_fast,
+        yarn_beta_slow: p.yarn_beta_slow,
+        yarn_orig_ctx: p.yarn_orig_ctx,
+        swa_full: p.swa_full,
+    })
+}
+
+/// Borrows a C batch as a [`BatchView`] (`None` when a required array is missing).
+///
+/// # Safety
+/// Every non-NULL array of `b` must hold `b.n_tokens` entries (`embd`: `n_tokens * n_embd`),
+/// and each `seq_id[i]` at least `n_seq_id[i]` entries, valid for `'a`.
+pub(crate) unsafe fn batch_view<'a>(b: &'a llama_batch, n_embd: usize) -> Option<BatchView<'a>> {
+    let n = usize::try_from(b.n_tokens).ok()?;
+    // SAFETY (all blocks below): per the function contract; NULL arrays become `None`.
+    let token = if b.token.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.token as *const i32, n) }?)
+    };
+    let embd = if b.embd.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.embd as *const f32, n * n_embd) }?)
+    };
+    let pos = if b.pos.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.pos as *const i32, n) }?)
+    };
+    let logits = if b.logits.is_null() {
+        None
+    } else {
+        Some(unsafe { slice(b.logits as *const i8, n) }?)
+    };
+    let (n_seq_id, seq_id) = if b.n_seq_id.is_null() || b.seq_id.is_null() {
+        (None, None)
+    } else {
+        let counts = unsafe { slice(b.n_seq_id as *const i32, n) }?;
+        let rows = unsafe { slice(b.seq_id as *const *mut i32, n) }?;
+        let mut v = Vec::with_capacity(n);
+        for (i, &r) in rows.iter().enumerate() {
+            let c = usize::try_from(counts[i]).ok()?;
+            v.push(unsafe { slice(r as *const i32, c) }?);
+        }
+        (Some(counts), Some(v))
+    };
+    if token.is_none() && embd.is_none() {
+        return None;
+    }
+    Some(BatchView {
+        n_tokens: b.n_tokens,
+        token,
+        embd,
+        pos,
+        n_seq_id,
+        seq_id,
+        logits,
+    })
+}
 
 /// `llama_attach_threadpool` (not supported yet).
 #[no_mangle]
@@ -36,7 +192,33 @@ pub unsafe extern "C" fn llama_init_from_model(
     model: *mut llama_model,
     params: llama_context_params,
 ) -> *mut llama_context {
-    unsupported!("llama_init_from_model", std::ptr::null_mut(), model, params)
+    ffi_guard!("llama_init_from_model", std::ptr::null_mut(), {
+        // SAFETY: llama.h requires a model from a load function (NULL is refused).
+        let Some(m) = (unsafe { model_ref(model) }) else {
+            log_error!("llama_init_from_model: model is NULL");
+            return std::ptr::null_mut();
+        };
+        let p = match convert_params(&params) {
+            Ok(p) => p,
+            Err(e) => {
+                log_error!("llama_init_from_model: {e}");
+                return std::ptr::null_mut();
+            }
+        };
+        match Context::new(m.model.clone(), &p) {
+            Ok(ctx) => {
+                let h = LlamaContext {
+                    ctx,
+                    model: model as *const llama_model,
+                };
+                Box::into_raw(Box::new(h)) as *mut llama_context
+            }
+            Err(e) => {
+                log_error!("llama_init_from_model: failed to create the context: {e}");
+                std::ptr::null_mut()
+            }
+        }
+    })
 }
 
 /// `llama_new_context_with_model` (not supported yet). Deprecated in llama.h.
@@ -45,48 +227,49 @@ pub unsafe extern "C" fn llama_new_context_with_model(
     model: *mut llama_model,
     params: llama_context_params,
 ) -> *mut llama_context {
-    unsupported!(
-        "llama_new_context_with_model",
-        std::ptr::null_mut(),
-        model,
-        params
-    )
+    llama_init_from_model(model, params)
 }
 
 /// `llama_free` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_free(ctx: *mut llama_context) {
-    unsupported!("llama_free", (), ctx)
+    ffi_guard!("llama_free", (), {
+        if !ctx.is_null() {
+            // SAFETY: non-NULL context pointers come from `Box::into_raw` in
+            // `llama_init_from_model`, freed once.
+            drop(unsafe { Box::from_raw(ctx as *mut LlamaContext) });
+        }
+    })
 }
 
 /// `llama_n_ctx` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ctx(ctx: *const llama_context) -> u32 {
-    unsupported!("llama_n_ctx", 0, ctx)
+    with_ctx("llama_n_ctx", ctx, 0, |c| c.ctx.n_ctx())
 }
 
 /// `llama_n_ctx_seq` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ctx_seq(ctx: *const llama_context) -> u32 {
-    unsupported!("llama_n_ctx_seq", 0, ctx)
+    with_ctx("llama_n_ctx_seq", ctx, 0, |c| c.ctx.n_ctx_seq())
 }
 
 /// `llama_n_batch` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_batch(ctx: *const llama_context) -> u32 {
-    unsupported!("llama_n_batch", 0, ctx)
+    with_ctx("llama_n_batch", ctx, 0, |c| c.ctx.n_batch())
 }
 
 /// `llama_n_ubatch` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ubatch(ctx: *const llama_context) -> u32 {
-    unsupported!("llama_n_ubatch", 0, ctx)
+    with_ctx("llama_n_ubatch", ctx, 0, |c| c.ctx.n_ubatch())
 }
 
 /// `llama_n_seq_max` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_seq_max(ctx: *const llama_context) -> u32 {
-    unsupported!("llama_n_seq_max", 0, ctx)
+    with_ctx("llama_n_seq_max", ctx, 0, |c| c.ctx.n_seq_max())
 }
 
 /// `llama_n_rs_seq` (not supported yet).
@@ -98,19 +281,27 @@ pub unsafe extern "C" fn llama_n_rs_seq(ctx: *const llama_context) -> u32 {
 /// `llama_get_model` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_model(ctx: *const llama_context) -> *const llama_model {
-    unsupported!("llama_get_model", std::ptr::null(), ctx)
+    with_ctx("llama_get_model", ctx, std::ptr::null(), |c| c.model)
 }
 
 /// `llama_get_memory` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_memory(ctx: *const llama_context) -> llama_memory_t {
-    unsupported!("llama_get_memory", std::ptr::null_mut(), ctx)
+    // the memory handle is the context itself
+    with_ctx("llama_get_memory", ctx, std::ptr::null_mut(), |_| {
+        ctx as llama_memory_t
+    })
 }
 
 /// `llama_pooling_type` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_pooling_type(ctx: *const llama_context) -> llama_pooling_type {
-    unsupported!("llama_pooling_type", LLAMA_POOLING_TYPE_UNSPECIFIED, ctx)
+    with_ctx(
+        "llama_pooling_type",
+        ctx,
+        LLAMA_POOLING_TYPE_UNSPECIFIED,
+        |c| c.ctx.cparams().pooling_type,
+    )
 }
 
 /// `llama_set_adapters_lora` (not supported yet).
@@ -156,7 +347,7 @@ pub unsafe extern "C" fn llama_set_adapter_cvec(
 /// `llama_memory_clear` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_clear(mem: llama_memory_t, data: bool) {
-    unsupported!("llama_memory_clear", (), mem, data)
+    with_mem("llama_memory_clear", mem, (), |c| c.ctx.memory_clear(data))
 }
 
 /// `llama_memory_seq_rm` (not supported yet).
@@ -167,7 +358,9 @@ pub unsafe extern "C" fn llama_memory_seq_rm(
     p0: llama_pos,
     p1: llama_pos,
 ) -> bool {
-    unsupported!("llama_memory_seq_rm", false, mem, seq_id, p0, p1)
+    with_mem("llama_memory_seq_rm", mem, false, |c| {
+        c.ctx.memory_seq_rm(seq_id, p0, p1)
+    })
 }
 
 /// `llama_memory_seq_cp` (not supported yet).
@@ -179,21 +372,17 @@ pub unsafe extern "C" fn llama_memory_seq_cp(
     p0: llama_pos,
     p1: llama_pos,
 ) {
-    unsupported!(
-        "llama_memory_seq_cp",
-        (),
-        mem,
-        seq_id_src,
-        seq_id_dst,
-        p0,
-        p1
-    )
+    with_mem("llama_memory_seq_cp", mem, (), |c| {
+        c.ctx.memory_seq_cp(seq_id_src, seq_id_dst, p0, p1)
+    })
 }
 
 /// `llama_memory_seq_keep` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_keep(mem: llama_memory_t, seq_id: llama_seq_id) {
-    unsupported!("llama_memory_seq_keep", (), mem, seq_id)
+    with_mem("llama_memory_seq_keep", mem, (), |c| {
+        c.ctx.memory_seq_keep(seq_id)
+    })
 }
 
 /// `llama_memory_seq_add` (not supported yet).
@@ -205,7 +394,9 @@ pub unsafe extern "C" fn llama_memory_seq_add(
     p1: llama_pos,
     delta: llama_pos,
 ) {
-    unsupported!("llama_memory_seq_add", (), mem, seq_id, p0, p1, delta)
+    with_mem("llama_memory_seq_add", mem, (), |c| {
+        c.ctx.memory_seq_add(seq_id, p0, p1, delta)
+    })
 }
 
 /// `llama_memory_seq_div` (not supported yet).
@@ -217,7 +408,9 @@ pub unsafe extern "C" fn llama_memory_seq_div(
     p1: llama_pos,
     d: c_int,
 ) {
-    unsupported!("llama_memory_seq_div", (), mem, seq_id, p0, p1, d)
+    with_mem("llama_memory_seq_div", mem, (), |c| {
+        c.ctx.memory_seq_div(seq_id, p0, p1, d)
+    })
 }
 
 /// `llama_memory_seq_pos_min` (not supported yet).
@@ -226,7 +419,9 @@ pub unsafe extern "C" fn llama_memory_seq_pos_min(
     mem: llama_memory_t,
     seq_id: llama_seq_id,
 ) -> llama_pos {
-    unsupported!("llama_memory_seq_pos_min", -1, mem, seq_id)
+    with_mem("llama_memory_seq_pos_min", mem, -1, |c| {
+        c.ctx.memory_seq_pos_min(seq_id)
+    })
 }
 
 /// `llama_memory_seq_pos_max` (not supported yet).
@@ -235,13 +430,17 @@ pub unsafe extern "C" fn llama_memory_seq_pos_max(
     mem: llama_memory_t,
     seq_id: llama_seq_id,
 ) -> llama_pos {
-    unsupported!("llama_memory_seq_pos_max", -1, mem, seq_id)
+    with_mem("llama_memory_seq_pos_max", mem, -1, |c| {
+        c.ctx.memory_seq_pos_max(seq_id)
+    })
 }
 
 /// `llama_memory_can_shift` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_can_shift(mem: llama_memory_t) -> bool {
-    unsupported!("llama_memory_can_shift", false, mem)
+    with_mem("llama_memory_can_shift", mem, false, |c| {
+        c.ctx.memory_can_shift()
+    })
 }
 
 /// `llama_state_get_size` (not supported yet).
@@ -490,13 +689,38 @@ pub unsafe extern "C" fn llama_state_seq_set_data_ext(
 /// `llama_encode` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_encode(ctx: *mut llama_context, batch: llama_batch) -> i32 {
-    unsupported!("llama_encode", -1, ctx, batch)
+    llama_decode(ctx, batch)
 }
 
 /// `llama_decode` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batch) -> i32 {
-    unsupported!("llama_decode", -1, ctx, batch)
+    ffi_guard!("llama_decode", -3, {
+        // SAFETY: llama.h requires a live context (NULL is refused).
+        let Some(c) = (unsafe { ctx_mut(ctx) }) else {
+            log_error!("llama_decode: ctx is NULL");
+            return -1;
+        };
+        // SAFETY: the batch arrays hold n_tokens entries (llama.h contract), checked for NULL.
+        let view = match unsafe { batch_view(&batch, c.ctx.model().n_embd() as usize) } {
+            Some(v) => v,
+            None => {
+                log_error!("llama_decode: invalid batch");
+                return -1;
+            }
+        };
+        match c.ctx.decode(&view) {
+            Ok(r) => r,
+            Err(e) => {
+                log_error!("llama_decode: {e}");
+                if e.kind == crate::error::ErrorKind::InvalidArgument {
+                    -1
+                } else {
+                    -3
+                }
+            }
+        }
+    })
 }
 
 /// `llama_process` (not supported yet).
@@ -516,31 +740,43 @@ pub unsafe extern "C" fn llama_set_n_threads(
     n_threads: i32,
     n_threads_batch: i32,
 ) {
-    unsupported!("llama_set_n_threads", (), ctx, n_threads, n_threads_batch)
+    with_ctx_mut("llama_set_n_threads", ctx, (), |c| {
+        c.ctx.set_n_threads(n_threads, n_threads_batch)
+    })
 }
 
 /// `llama_n_threads` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_threads(ctx: *mut llama_context) -> i32 {
-    unsupported!("llama_n_threads", -1, ctx)
+    with_ctx_mut("llama_n_threads", ctx, -1, |c| {
+        c.ctx.cparams().n_threads as i32
+    })
 }
 
 /// `llama_n_threads_batch` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_threads_batch(ctx: *mut llama_context) -> i32 {
-    unsupported!("llama_n_threads_batch", -1, ctx)
+    with_ctx_mut("llama_n_threads_batch", ctx, -1, |c| {
+        c.ctx.cparams().n_threads_batch as i32
+    })
 }
 
 /// `llama_set_embeddings` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_embeddings(ctx: *mut llama_context, embeddings: bool) {
-    unsupported!("llama_set_embeddings", (), ctx, embeddings)
+    with_ctx_mut("llama_set_embeddings", ctx, (), |c| {
+        c.ctx.set_embeddings(embeddings)
+    })
 }
 
 /// `llama_set_causal_attn` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_causal_attn(ctx: *mut llama_context, causal_attn: bool) {
-    unsupported!("llama_set_causal_attn", (), ctx, causal_attn)
+    with_ctx_mut("llama_set_causal_attn", ctx, (), |_| {
+        if !causal_attn {
+            log_error!("llama_set_causal_attn: non-causal attention is not supported");
+        }
+    })
 }
 
 /// `llama_get_causal_attn` (not supported yet).
@@ -552,7 +788,9 @@ pub unsafe extern "C" fn llama_get_causal_attn(ctx: *const llama_context) -> boo
 /// `llama_set_warmup` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_warmup(ctx: *mut llama_context, warmup: bool) {
-    unsupported!("llama_set_warmup", (), ctx, warmup)
+    with_ctx_mut("llama_set_warmup", ctx, (), |_| {
+        let _ = warmup;
+    })
 }
 
 /// `llama_set_abort_callback` (not supported yet).
@@ -574,31 +812,62 @@ pub unsafe extern "C" fn llama_set_abort_callback(
 /// `llama_synchronize` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_synchronize(ctx: *mut llama_context) {
-    unsupported!("llama_synchronize", (), ctx)
+    with_ctx_mut("llama_synchronize", ctx, (), |_| ())
 }
 
 /// `llama_get_logits` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits(ctx: *mut llama_context) -> *mut f32 {
-    unsupported!("llama_get_logits", std::ptr::null_mut(), ctx)
+    with_ctx_mut("llama_get_logits", ctx, std::ptr::null_mut(), |c| {
+        c.ctx.logits().as_ptr() as *mut f32
+    })
 }
 
 /// `llama_get_logits_ith` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
-    unsupported!("llama_get_logits_ith", std::ptr::null_mut(), ctx, i)
+    with_ctx_mut(
+        "llama_get_logits_ith",
+        ctx,
+        std::ptr::null_mut(),
+        |c| match c.ctx.logits_ith(i) {
+            Some(r) => r.as_ptr() as *mut f32,
+            None => {
+                log_error!("llama_get_logits_ith: invalid logits id {i}");
+                std::ptr::null_mut()
+            }
+        },
+    )
 }
 
 /// `llama_get_embeddings` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_embeddings(ctx: *mut llama_context) -> *mut f32 {
-    unsupported!("llama_get_embeddings", std::ptr::null_mut(), ctx)
+    with_ctx_mut("llama_get_embeddings", ctx, std::ptr::null_mut(), |c| {
+        let e = c.ctx.embeddings();
+        if e.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            e.as_ptr() as *mut f32
+        }
+    })
 }
 
 /// `llama_get_embeddings_ith` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_embeddings_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
-    unsupported!("llama_get_embeddings_ith", std::ptr::null_mut(), ctx, i)
+    with_ctx_mut(
+        "llama_get_embeddings_ith",
+        ctx,
+        std::ptr::null_mut(),
+        |c| match c.ctx.embeddings_ith(i) {
+            Some(r) => r.as_ptr() as *mut f32,
+            None => {
+                log_error!("llama_get_embeddings_ith: invalid embeddings id {i}");
+                std::ptr::null_mut()
+            }
+        },
+    )
 }
 
 /// `llama_get_embeddings_seq` (not supported yet).
@@ -703,5 +972,5 @@ pub unsafe extern "C" fn llama_perf_context_print(ctx: *const llama_context) {
 /// `llama_perf_context_reset` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_perf_context_reset(ctx: *mut llama_context) {
-    unsupported!("llama_perf_context_reset", (), ctx)
+    with_ctx_mut("llama_perf_context_reset", ctx, (), |_| ())
 }

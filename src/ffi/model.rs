@@ -1,12 +1,99 @@
-//! Model functions of llama.h: loading, freeing, hyper-parameter getters, metadata, LoRA adapters,
-//! quantization. (Created by the ffi helper as stubs; owned by the model helper from then on.)
+//! Model functions of llama.h: loading, freeing, hyper-parameter getters, metadata.
+//!
+//! `*mut llama_model` points to a [`LlamaModel`] (a `Box` made by the load functions and
+//! released by `llama_model_free`); the vocabulary pointer is a view into it.
 
 #![allow(unused_imports)]
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::boundary::unsupported;
+use super::boundary::{c_str, ffi_guard, require_non_null, slice, unsupported, write_c_string};
+use super::log::log_error;
 use super::types::*;
+use crate::model::{Model, ModelParams};
+
+/// What a `*mut llama_model` points to.
+pub struct LlamaModel {
+    /// The model (shared with the contexts made from it).
+    pub model: Arc<Model>,
+    /// Chat templates as C strings: `(name, template)`; `None` is the default template.
+    pub templates: Vec<(Option<String>, CString)>,
+}
+
+/// Borrows the model behind a C pointer (`None` for NULL).
+///
+/// # Safety
+/// `p` must be NULL or a pointer returned by a load function and not yet freed.
+pub(crate) unsafe fn model_ref<'a>(p: *const llama_model) -> Option<&'a LlamaModel> {
+    // SAFETY: per the function contract.
+    unsafe { (p as *const LlamaModel).as_ref() }
+}
+
+fn c_path(p: *const c_char) -> Option<PathBuf> {
+    // SAFETY: callers pass NUL-terminated strings (llama.h contract).
+    let s = unsafe { c_str(p) }?;
+    use std::os::unix::ffi::OsStrExt;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(s.to_bytes())))
+}
+
+fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
+    let mp = ModelParams {
+        n_gpu_layers: params.n_gpu_layers,
+        vocab_only: params.vocab_only,
+        use_mmap: true,
+        use_mlock: false,
+        check_tensors: params.check_tensors,
+    };
+    match Model::load(paths, &mp) {
+        Ok(m) => {
+            let mut templates = Vec::new();
+            for (k, v) in m.metadata_str() {
+                let name = match k.strip_prefix("tokenizer.chat_template") {
+                    Some("") => None,
+                    Some(rest) => match rest.strip_prefix('.') {
+                        Some(n) => Some(n.to_string()),
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                if let Ok(c) = CString::new(v.as_bytes()) {
+                    templates.push((name, c));
+                }
+            }
+            let h = LlamaModel {
+                model: Arc::new(m),
+                templates,
+            };
+            Box::into_raw(Box::new(h)) as *mut llama_model
+        }
+        Err(e) => {
+            log_error!("llama_model_load: error loading model: {e}");
+            std::ptr::null_mut()
+        }
+    }
+}
+
+fn getter<R>(name: &str, model: *const llama_model, fail: R, f: impl FnOnce(&Model) -> R) -> R
+where
+    R: Copy,
+{
+    super::boundary::run(
+        name,
+        || fail,
+        || {
+            // SAFETY: llama.h requires a valid model pointer (or NULL, refused here).
+            match unsafe { model_ref(model) } {
+                Some(m) => f(&m.model),
+                None => {
+                    log_error!("{name}: model is NULL");
+                    fail
+                }
+            }
+        },
+    )
+}
 
 /// `llama_model_init_from_user` (not supported yet).
 #[no_mangle]
@@ -32,12 +119,7 @@ pub unsafe extern "C" fn llama_load_model_from_file(
     path_model: *const c_char,
     params: llama_model_params,
 ) -> *mut llama_model {
-    unsupported!(
-        "llama_load_model_from_file",
-        std::ptr::null_mut(),
-        path_model,
-        params
-    )
+    llama_model_load_from_file(path_model, params)
 }
 
 /// `llama_model_load_from_file` (not supported yet).
@@ -46,12 +128,17 @@ pub unsafe extern "C" fn llama_model_load_from_file(
     path_model: *const c_char,
     params: llama_model_params,
 ) -> *mut llama_model {
-    unsupported!(
-        "llama_model_load_from_file",
-        std::ptr::null_mut(),
-        path_model,
-        params
-    )
+    ffi_guard!("llama_model_load_from_file", std::ptr::null_mut(), {
+        require_non_null!(
+            "llama_model_load_from_file",
+            std::ptr::null_mut(),
+            path_model
+        );
+        let Some(p) = c_path(path_model) else {
+            return std::ptr::null_mut();
+        };
+        load(&[p], &params)
+    })
 }
 
 /// `llama_model_load_from_file_ptr` (not supported yet).
@@ -75,13 +162,20 @@ pub unsafe extern "C" fn llama_model_load_from_splits(
     n_paths: usize,
     params: llama_model_params,
 ) -> *mut llama_model {
-    unsupported!(
-        "llama_model_load_from_splits",
-        std::ptr::null_mut(),
-        paths,
-        n_paths,
-        params
-    )
+    ffi_guard!("llama_model_load_from_splits", std::ptr::null_mut(), {
+        let Some(list) = slice(paths as *const *const c_char, n_paths) else {
+            log_error!("llama_model_load_from_splits: paths is NULL");
+            return std::ptr::null_mut();
+        };
+        let mut v = Vec::with_capacity(list.len());
+        for &p in list {
+            match c_path(p) {
+                Some(p) => v.push(p),
+                None => return std::ptr::null_mut(),
+            }
+        }
+        load(&v, &params)
+    })
 }
 
 /// `llama_model_save_to_file` (not supported yet).
@@ -96,115 +190,129 @@ pub unsafe extern "C" fn llama_model_save_to_file(
 /// `llama_free_model` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_free_model(model: *mut llama_model) {
-    unsupported!("llama_free_model", (), model)
+    llama_model_free(model)
 }
 
 /// `llama_model_free` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_free(model: *mut llama_model) {
-    unsupported!("llama_model_free", (), model)
+    ffi_guard!("llama_model_free", (), {
+        if !model.is_null() {
+            // SAFETY: non-NULL model pointers come from `Box::into_raw` in `load`, freed once.
+            drop(unsafe { Box::from_raw(model as *mut LlamaModel) });
+        }
+    })
 }
 
 /// `llama_n_ctx_train` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ctx_train(model: *const llama_model) -> i32 {
-    unsupported!("llama_n_ctx_train", -1, model)
+    llama_model_n_ctx_train(model)
 }
 
 /// `llama_n_embd` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_embd(model: *const llama_model) -> i32 {
-    unsupported!("llama_n_embd", -1, model)
+    llama_model_n_embd(model)
 }
 
 /// `llama_n_layer` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_layer(model: *const llama_model) -> i32 {
-    unsupported!("llama_n_layer", -1, model)
+    llama_model_n_layer(model)
 }
 
 /// `llama_n_head` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_head(model: *const llama_model) -> i32 {
-    unsupported!("llama_n_head", -1, model)
+    llama_model_n_head(model)
 }
 
 /// `llama_model_get_vocab` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_get_vocab(model: *const llama_model) -> *const llama_vocab {
-    unsupported!("llama_model_get_vocab", std::ptr::null(), model)
+    ffi_guard!("llama_model_get_vocab", std::ptr::null(), {
+        match model_ref(model) {
+            Some(m) => m.model.vocab_ptr() as *const llama_vocab,
+            None => std::ptr::null(),
+        }
+    })
 }
 
 /// `llama_model_rope_type` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_rope_type(model: *const llama_model) -> llama_rope_type {
-    unsupported!("llama_model_rope_type", LLAMA_ROPE_TYPE_NONE, model)
+    getter("llama_model_rope_type", model, LLAMA_ROPE_TYPE_NONE, |m| {
+        m.rope_type()
+    })
 }
 
 /// `llama_model_n_ctx_train` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_ctx_train(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_ctx_train", -1, model)
+    getter("llama_model_n_ctx_train", model, -1, |m| m.n_ctx_train())
 }
 
 /// `llama_model_n_embd` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_embd(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_embd", -1, model)
+    getter("llama_model_n_embd", model, -1, |m| m.n_embd())
 }
 
 /// `llama_model_n_embd_inp` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_embd_inp(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_embd_inp", -1, model)
+    getter("llama_model_n_embd_inp", model, -1, |m| m.n_embd())
 }
 
 /// `llama_model_n_embd_out` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_embd_out(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_embd_out", -1, model)
+    getter("llama_model_n_embd_out", model, -1, |m| m.n_embd())
 }
 
 /// `llama_model_n_layer` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_layer(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_layer", -1, model)
+    getter("llama_model_n_layer", model, -1, |m| m.n_layer())
 }
 
 /// `llama_model_n_layer_nextn` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_layer_nextn(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_layer_nextn", -1, model)
+    getter("llama_model_n_layer_nextn", model, -1, |_| 0)
 }
 
 /// `llama_model_n_head` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_head(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_head", -1, model)
+    getter("llama_model_n_head", model, -1, |m| m.n_head())
 }
 
 /// `llama_model_n_head_kv` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_head_kv(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_head_kv", -1, model)
+    getter("llama_model_n_head_kv", model, -1, |m| m.n_head_kv())
 }
 
 /// `llama_model_n_swa` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_swa(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_n_swa", -1, model)
+    getter("llama_model_n_swa", model, -1, |m| m.n_swa())
 }
 
 /// `llama_model_rope_freq_scale_train` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_rope_freq_scale_train(model: *const llama_model) -> f32 {
-    unsupported!("llama_model_rope_freq_scale_train", 0.0, model)
+    getter("llama_model_rope_freq_scale_train", model, 0.0, |m| {
+        m.rope_freq_scale_train()
+    })
 }
 
 /// `llama_model_n_cls_out` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_cls_out(model: *const llama_model) -> u32 {
-    unsupported!("llama_model_n_cls_out", 0, model)
+    getter("llama_model_n_cls_out", model, 0, |_| 0)
 }
 
 /// `llama_model_cls_label` (not supported yet).
@@ -221,13 +329,35 @@ pub unsafe extern "C" fn llama_model_meta_val_str(
     buf: *mut c_char,
     buf_size: usize,
 ) -> i32 {
-    unsupported!("llama_model_meta_val_str", -1, model, key, buf, buf_size)
+    ffi_guard!("llama_model_meta_val_str", -1, {
+        let (Some(m), Some(k)) = (model_ref(model), c_str(key)) else {
+            return -1;
+        };
+        let k = k.to_bytes();
+        match m
+            .model
+            .metadata_str()
+            .iter()
+            .find(|(kk, _)| kk.as_bytes() == k)
+        {
+            Some((_, v)) => write_c_string(buf, buf_size, v.as_bytes()),
+            None => {
+                if buf_size > 0 && !buf.is_null() {
+                    // SAFETY: buf has buf_size >= 1 writable bytes (caller contract).
+                    unsafe { *buf = 0 };
+                }
+                -1
+            }
+        }
+    })
 }
 
 /// `llama_model_meta_count` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_meta_count(model: *const llama_model) -> i32 {
-    unsupported!("llama_model_meta_count", -1, model)
+    getter("llama_model_meta_count", model, -1, |m| {
+        m.metadata_str().len() as i32
+    })
 }
 
 /// `llama_model_meta_key_by_index` (not supported yet).
@@ -238,7 +368,16 @@ pub unsafe extern "C" fn llama_model_meta_key_by_index(
     buf: *mut c_char,
     buf_size: usize,
 ) -> i32 {
-    unsupported!("llama_model_meta_key_by_index", -1, model, i, buf, buf_size)
+    ffi_guard!("llama_model_meta_key_by_index", -1, {
+        let Some(m) = model_ref(model) else { return -1 };
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| m.model.metadata_str().get(i))
+        {
+            Some((k, _)) => write_c_string(buf, buf_size, k.as_bytes()),
+            None => -1,
+        }
+    })
 }
 
 /// `llama_model_meta_val_str_by_index` (not supported yet).
@@ -249,14 +388,16 @@ pub unsafe extern "C" fn llama_model_meta_val_str_by_index(
     buf: *mut c_char,
     buf_size: usize,
 ) -> i32 {
-    unsupported!(
-        "llama_model_meta_val_str_by_index",
-        -1,
-        model,
-        i,
-        buf,
-        buf_size
-    )
+    ffi_guard!("llama_model_meta_val_str_by_index", -1, {
+        let Some(m) = model_ref(model) else { return -1 };
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| m.model.metadata_str().get(i))
+        {
+            Some((_, v)) => write_c_string(buf, buf_size, v.as_bytes()),
+            None => -1,
+        }
+    })
 }
 
 /// `llama_model_desc` (not supported yet).
@@ -266,19 +407,24 @@ pub unsafe extern "C" fn llama_model_desc(
     buf: *mut c_char,
     buf_size: usize,
 ) -> i32 {
-    unsupported!("llama_model_desc", -1, model, buf, buf_size)
+    ffi_guard!("llama_model_desc", -1, {
+        let Some(m) = model_ref(model) else { return -1 };
+        write_c_string(buf, buf_size, m.model.desc().as_bytes())
+    })
 }
 
 /// `llama_model_ftype` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_ftype(model: *const llama_model) -> llama_ftype {
-    unsupported!("llama_model_ftype", LLAMA_FTYPE_ALL_F32, model)
+    getter("llama_model_ftype", model, LLAMA_FTYPE_ALL_F32, |m| {
+        m.ftype()
+    })
 }
 
 /// `llama_model_size` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_size(model: *const llama_model) -> u64 {
-    unsupported!("llama_model_size", 0, model)
+    getter("llama_model_size", model, 0, |m| m.size())
 }
 
 /// `llama_model_chat_template` (not supported yet).
@@ -287,49 +433,58 @@ pub unsafe extern "C" fn llama_model_chat_template(
     model: *const llama_model,
     name: *const c_char,
 ) -> *const c_char {
-    unsupported!("llama_model_chat_template", std::ptr::null(), model, name)
+    ffi_guard!("llama_model_chat_template", std::ptr::null(), {
+        let Some(m) = model_ref(model) else {
+            return std::ptr::null();
+        };
+        let want = c_str(name).map(|n| n.to_bytes().to_vec());
+        m.templates
+            .iter()
+            .find(|(n, _)| n.as_ref().map(|s| s.as_bytes().to_vec()) == want)
+            .map_or(std::ptr::null(), |(_, t)| t.as_ptr())
+    })
 }
 
 /// `llama_model_n_params` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_params(model: *const llama_model) -> u64 {
-    unsupported!("llama_model_n_params", 0, model)
+    getter("llama_model_n_params", model, 0, |m| m.n_params())
 }
 
 /// `llama_model_has_encoder` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_has_encoder(model: *const llama_model) -> bool {
-    unsupported!("llama_model_has_encoder", false, model)
+    getter("llama_model_has_encoder", model, false, |_| false)
 }
 
 /// `llama_model_has_decoder` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_has_decoder(model: *const llama_model) -> bool {
-    unsupported!("llama_model_has_decoder", false, model)
+    getter("llama_model_has_decoder", model, false, |_| true)
 }
 
 /// `llama_model_decoder_start_token` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_decoder_start_token(model: *const llama_model) -> llama_token {
-    unsupported!("llama_model_decoder_start_token", LLAMA_TOKEN_NULL, model)
+    getter("llama_model_decoder_start_token", model, -1, |_| -1)
 }
 
 /// `llama_model_is_recurrent` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_is_recurrent(model: *const llama_model) -> bool {
-    unsupported!("llama_model_is_recurrent", false, model)
+    getter("llama_model_is_recurrent", model, false, |_| false)
 }
 
 /// `llama_model_is_hybrid` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_is_hybrid(model: *const llama_model) -> bool {
-    unsupported!("llama_model_is_hybrid", false, model)
+    getter("llama_model_is_hybrid", model, false, |_| false)
 }
 
 /// `llama_model_is_diffusion` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_is_diffusion(model: *const llama_model) -> bool {
-    unsupported!("llama_model_is_diffusion", false, model)
+    getter("llama_model_is_diffusion", model, false, |_| false)
 }
 
 /// `llama_model_quantize` (not supported yet).

@@ -27,8 +27,10 @@ use std::any::Any;
 
 use crate::error::Result;
 
+pub mod adaptive_p;
 pub mod chain;
 pub mod dist;
+pub mod dry;
 pub mod empty;
 pub mod greedy;
 pub mod logit_bias;
@@ -45,8 +47,10 @@ pub mod top_p;
 pub mod typical;
 pub mod xtc;
 
+pub use adaptive_p::AdaptiveP;
 pub use chain::{Chain, PerfData};
 pub use dist::Dist;
+pub use dry::Dry;
 pub use empty::Empty;
 pub use greedy::Greedy;
 pub use logit_bias::{LogitBias, LogitBiasEntry};

@@ -45,6 +45,11 @@ pub fn cdylib() -> PathBuf {
         assert!(st.success(), "cargo build --lib failed");
     }
     assert!(so.exists(), "{} not found", so.display());
+    // Programs linked against it look for the SONAME, libllama.so.0, next to it.
+    let soname = dir.join("libllama.so.0");
+    if !soname.exists() {
+        let _ = std::os::unix::fs::symlink("libllama.so", &soname);
+    }
     so
 }
 

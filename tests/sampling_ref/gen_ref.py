@@ -48,6 +48,7 @@ INIT = {
     "mirostat": (fn("llama_sampler_init_mirostat", vp, i32, u32, f, f, i32), [int, int, float, float, int]),
     "mirostat_v2": (fn("llama_sampler_init_mirostat_v2", vp, u32, f, f), [int, float, float]),
     "penalties": (fn("llama_sampler_init_penalties", vp, i32, i32, f, f, f), [int, int, float, float, float]),
+    "adaptive_p": (fn("llama_sampler_init_adaptive_p", vp, f, f, u32), [float, float, int]),
 }
 lb_init = fn("llama_sampler_init_logit_bias", vp, i32, i32, ctypes.POINTER(LB))
 
@@ -166,6 +167,12 @@ for n in (8, 64, 1500):
     one(f"penalties_{n}", [f"penalties:{n}:4:1.3:0.2:0.5"], n, rounds=3, accepts=[[1, 2, 3, 2], [5, 1], [7, 7, 7]])
     one(f"logit_bias_{n}", [f"logit_bias:{n}:1=5.5,3=-100,{n-1}=2.25"], n)
     one(f"logit_bias_shuffled_{n}", ["top_k:6", f"logit_bias:{n}:1=5.5,3=-100,{n-1}=2.25", "greedy"], n, rounds=2)
+
+# adaptive-p (selects), alone and after min-p, over several rounds (its EMA state evolves)
+for n in (8, 64, 1500):
+    one(f"adaptive_p_{n}", ["adaptive_p:0.3:0.9:21"], n, rounds=5)
+    one(f"adaptive_p_off_{n}", ["adaptive_p:-1:0.5:4"], n, rounds=3)
+    one(f"adaptive_p_minp_{n}", ["min_p:0.05:1", "adaptive_p:0.5:0.5:8"], n, "small", rounds=5)
 
 # typical generation chains
 for n in (200, 4000):

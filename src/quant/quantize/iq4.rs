@@ -8,11 +8,7 @@
 
 use super::kfit::GROUP_MAX_EPS;
 use super::{nearest_int, put_f16};
-
-/// The IQ4_NL / IQ4_XS code book (ggml's `kvalues_iq4nl`).
-const KVALUES_IQ4NL: [i8; 16] = [
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-];
+use crate::quant::iq_tables::KVALUES_IQ4NL;
 
 /// Tries on each side of the initial scale (upstream's `ntry` for whole tensors).
 const NTRY: i32 = 7;

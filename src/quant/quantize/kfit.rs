@@ -27,13 +27,14 @@ fn signed_absmax(x: &[f32]) -> (f32, f32) {
 /// a negative type returns early after the first fit; 0 returns `1/iscale` unrefined.
 pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], rmse_type: i32) -> f32 {
     let n = x.len();
+    let l_out = &mut l_out[..n];
     let (max, amax) = signed_absmax(x);
     if amax < GROUP_MAX_EPS {
         l_out[..n].fill(0);
         return 0.0;
     }
     let mut iscale = -(nmax as f32) / max;
-    let clamp = |l: i32| l.clamp(-nmax, nmax - 1);
+    let clamp = |l: i32| l.min(nmax - 1).max(-nmax);
     if rmse_type == 0 {
         for i in 0..n {
             let l = nearest_int(iscale * x[i]);
@@ -102,13 +103,14 @@ pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], rmse_type: 
 /// stored shifted by `nmax`. An all-zero group leaves every level at 0 (unshifted).
 pub(super) fn make_q3_quants(nmax: i32, x: &[f32], l_out: &mut [i8], do_rmse: bool) -> f32 {
     let n = x.len();
+    let l_out = &mut l_out[..n];
     let (max, amax) = signed_absmax(x);
     if amax < GROUP_MAX_EPS {
         l_out[..n].fill(0);
         return 0.0;
     }
     let iscale = -(nmax as f32) / max;
-    let clamp = |l: i32| l.clamp(-nmax, nmax - 1);
+    let clamp = |l: i32| l.min(nmax - 1).max(-nmax);
     if do_rmse {
         let mut sumlx = 0.0f32;
         let mut suml2 = 0.0f32;
@@ -175,6 +177,8 @@ pub(super) fn make_qkx2_quants(
     use_mad: bool,
 ) -> f32 {
     let n = x.len();
+    // Equal lengths up front let the compiler drop the bounds checks in the loops below.
+    let (weights, l_out, laux) = (&weights[..n], &mut l_out[..n], &mut laux[..n]);
     let mut min = x[0];
     let mut max = x[0];
     let mut sum_w = weights[0];
@@ -203,7 +207,7 @@ pub(super) fn make_qkx2_quants(
     let mut scale = 1.0 / iscale;
     let mut best_error = 0.0f32;
     for i in 0..n {
-        let l = nearest_int(iscale * (x[i] - min)).clamp(0, nmax);
+        let l = nearest_int(iscale * (x[i] - min)).min(nmax).max(0);
         l_out[i] = l as u8;
         let diff = scale * l as f32 + min - x[i];
         best_error += weights[i] * err(diff);
@@ -218,7 +222,7 @@ pub(super) fn make_qkx2_quants(
         let mut sum_l2 = 0.0f32;
         let mut sum_xl = 0.0f32;
         for i in 0..n {
-            let l = nearest_int(iscale * (x[i] - min)).clamp(0, nmax);
+            let l = nearest_int(iscale * (x[i] - min)).min(nmax).max(0);
             laux[i] = l as u8;
             let w = weights[i];
             let lf = l as f32;

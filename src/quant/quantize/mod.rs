@@ -1,31 +1,35 @@
 //! Reference quantizers: f32 rows into the block formats of ggml, byte for byte what
 //! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
-//! `llama_model_quantize` takes without `--imatrix`).
+//! `llama_model_quantize` takes without `--imatrix`), for every type in [`QUANTIZE_TYPES`].
+//! Not here: IQ1_*, IQ2_* and IQ3_XXS (upstream's `llama_model_quantize` refuses them
+//! without an importance matrix) and the importance-matrix variants of every type.
 //!
-//! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs), so
-//! it does not depend on the block definitions elsewhere in `quant`. The float arithmetic
+//! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs); the
+//! f16 / bf16 / E8M0 conversions and the IQ4 / FP4 value tables are the shared ones of
+//! `quant::float` and `quant::iq_tables`. The float arithmetic
 //! follows upstream's operation order exactly, one rounding per C operation: upstream's
 //! `ggml-base` is compiled without FMA, so no operation here is fused either.
 //!
 //! Families, one file each: `float` (F16, BF16), `legacy` (Q4_0 .. Q8_1),
-//! `kquants` (Q2_K .. Q8_K, helpers in `kfit`), `iq4` (IQ4_NL, IQ4_XS),
-//! `mxfp4` (MXFP4).
+//! `kquants` (Q2_K .. Q8_K, helpers in `kfit`), `iq3s` (IQ3_S), `iq4` (IQ4_NL, IQ4_XS),
+//! `mxfp4` (MXFP4, NVFP4), `lowbit` (Q1_0, Q2_0, TQ1_0, TQ2_0).
 //!
 //! Loops index by position on purpose: they mirror upstream's loops, which makes the
 //! operation order easy to audit against the C source.
 #![allow(clippy::needless_range_loop)]
 
 mod float;
+mod iq3s;
 mod iq4;
 mod kfit;
 mod kquants;
 mod legacy;
+mod lowbit;
 mod mxfp4;
 
 use crate::error::{Error, Result};
+use crate::quant::float::{f32_to_fp16, fp16_to_f32};
 use crate::quant::types::GgmlType;
-
-pub use float::{fp32_to_bf16_bits, fp32_to_fp16_bits};
 
 /// The types [`quantize_row`] accepts.
 pub const QUANTIZE_TYPES: &[GgmlType] = &[
@@ -43,9 +47,15 @@ pub const QUANTIZE_TYPES: &[GgmlType] = &[
     GgmlType::Q5_K,
     GgmlType::Q6_K,
     GgmlType::Q8_K,
+    GgmlType::IQ3_S,
     GgmlType::IQ4_NL,
     GgmlType::IQ4_XS,
     GgmlType::MXFP4,
+    GgmlType::NVFP4,
+    GgmlType::Q1_0,
+    GgmlType::Q2_0,
+    GgmlType::TQ1_0,
+    GgmlType::TQ2_0,
 ];
 
 /// True when [`quantize_row`] can produce `ty`.
@@ -72,9 +82,15 @@ fn block_fn(ty: GgmlType) -> Option<BlockFn> {
         GgmlType::Q5_K => kquants::quantize_block_q5_k,
         GgmlType::Q6_K => kquants::quantize_block_q6_k,
         GgmlType::Q8_K => kquants::quantize_block_q8_k,
+        GgmlType::IQ3_S => iq3s::quantize_block_iq3_s,
         GgmlType::IQ4_NL => iq4::quantize_block_iq4_nl,
         GgmlType::IQ4_XS => iq4::quantize_block_iq4_xs,
         GgmlType::MXFP4 => mxfp4::quantize_block_mxfp4,
+        GgmlType::NVFP4 => mxfp4::quantize_block_nvfp4,
+        GgmlType::Q1_0 => lowbit::quantize_block_q1_0,
+        GgmlType::Q2_0 => lowbit::quantize_block_q2_0,
+        GgmlType::TQ1_0 => lowbit::quantize_block_tq1_0,
+        GgmlType::TQ2_0 => lowbit::quantize_block_tq2_0,
         _ => return None,
     })
 }
@@ -84,7 +100,11 @@ fn block_fn(ty: GgmlType) -> Option<BlockFn> {
 ///
 /// The result is bit-identical to upstream's `ggml_quantize_chunk(ty, src, dst, 0, 1,
 /// src.len(), NULL)`; for Q8_1 and Q8_K (which that function does not take) it matches
-/// `quantize_row_q8_1_ref` / `quantize_row_q8_K_ref`.
+/// `quantize_row_q8_1_ref` / `quantize_row_q8_K_ref`. That holds for non-finite input too
+/// (infinities, subnormals, the default NaN), with one exception: NaNs carrying another
+/// payload can give different Q2_K / Q4_K / Q5_K bytes, because x86 keeps the first
+/// operand's payload when both operands are NaN and upstream's result then depends on the
+/// operand order its compiler chose.
 pub fn quantize_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
     let f = block_fn(ty).ok_or_else(|| {
         Error::unsupported(format!("quantizing to {} is not supported", ty.name()))
@@ -165,19 +185,19 @@ pub(crate) fn c_f32_to_i32(v: f32) -> i32 {
 /// Stores `v` as ggml's f16 (round to nearest even) at `y[0..2]`.
 #[inline]
 pub(crate) fn put_f16(y: &mut [u8], v: f32) {
-    y[..2].copy_from_slice(&fp32_to_fp16_bits(v).to_le_bytes());
+    y[..2].copy_from_slice(&f32_to_fp16(v).to_le_bytes());
 }
 
 /// Reads back an f16 stored by [`put_f16`] (exact).
 #[inline]
 pub(crate) fn get_f16(y: &[u8]) -> f32 {
-    half::f16::from_bits(u16::from_le_bytes([y[0], y[1]])).to_f32()
+    fp16_to_f32(u16::from_le_bytes([y[0], y[1]]))
 }
 
 /// The f16 round trip of `v` (what a block stores and its readers see).
 #[cfg(test)]
 pub(crate) fn f16_round(v: f32) -> f32 {
-    half::f16::from_bits(fp32_to_fp16_bits(v)).to_f32()
+    fp16_to_f32(f32_to_fp16(v))
 }
 
 #[cfg(test)]

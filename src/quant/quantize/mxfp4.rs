@@ -1,22 +1,14 @@
-//! MXFP4 (OCP microscaling FP4): 32 E2M1 values sharing one E8M0 exponent, as ggml's
-//! `quantize_row_mxfp4_ref` writes them. Layout (17 bytes): `e` (u8), `qs[16]`; byte `j` of
-//! `qs` holds value `j` (low nibble) and `j + 16` (high nibble).
+//! The FP4 formats, as ggml's `quantize_row_mxfp4_ref` / `quantize_row_nvfp4_ref` write them:
+//! E2M1 values (code book `KVALUES_MXFP4`, doubled) with a shared scale.
+//!
+//! - MXFP4 (17 bytes per 32): `e` (E8M0 exponent), `qs[16]`; byte `j` holds value `j` (low
+//!   nibble) and `j + 16` (high nibble).
+//! - NVFP4 (36 bytes per 64): `d[4]` (UE4M3 scale per 16 values), `qs[32]`; byte `8 s + j`
+//!   holds values `j` and `j + 8` of sub-block `s`.
 
 use super::c_f32_to_i32;
-
-/// The E2M1 code book, doubled so that it is integral (ggml's `kvalues_mxfp4`).
-const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
-
-/// Half of the E8M0 value `2^(e - 127)`, i.e. `2^(e - 128)` as an f32 (subnormal for e < 2).
-#[inline]
-fn e8m0_to_fp32_half(e: u8) -> f32 {
-    let bits = if e < 2 {
-        0x0020_0000u32 << e
-    } else {
-        ((e as u32) - 1) << 23
-    };
-    f32::from_bits(bits)
-}
+use crate::quant::float::{e8m0_to_f32_half, ue4m3_to_f32_half};
+use crate::quant::iq_tables::KVALUES_MXFP4;
 
 /// The first code whose scaled value is nearest to `x` (linear scan, strict improvement).
 #[inline]
@@ -46,7 +38,7 @@ pub(super) fn quantize_block_mxfp4(x: &[f32], y: &mut [u8]) {
     } else {
         0
     };
-    let d = e8m0_to_fp32_half(e);
+    let d = e8m0_to_f32_half(e);
     y[0] = e;
     for j in 0..16 {
         let q0 = best_index(x[j], d);
@@ -55,16 +47,74 @@ pub(super) fn quantize_block_mxfp4(x: &[f32], y: &mut [u8]) {
     }
 }
 
+/// f32 to an unsigned E4M3 byte (bias 7, 3 mantissa bits) as ggml's `ggml_fp32_to_ue4m3`:
+/// non-positive and NaN give 0, values clamp at 448 (`0x7e`), the mantissa is rounded half
+/// up on the first dropped bit, subnormals round to the nearest multiple of 2^-9.
+fn fp32_to_ue4m3(x: f32) -> u8 {
+    // Not greater than zero, NaN included.
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    let x = if x > 448.0 { 448.0 } else { x };
+    let bits = x.to_bits();
+    let exp = ((bits >> 23) & 0xff) as i32 - 127 + 7;
+    let man = ((bits >> 20) & 0x7) as i32;
+    if exp <= 0 {
+        let m = c_f32_to_i32(x * 512.0 + 0.5).min(7);
+        return if m < 1 { 0 } else { m as u8 };
+    }
+    if exp >= 15 {
+        return 0x7e;
+    }
+    let (mut exp, mut man) = (exp, man + ((bits >> 19) & 1) as i32);
+    if man > 7 {
+        man = 0;
+        exp += 1;
+        if exp >= 15 {
+            return 0x7e;
+        }
+    }
+    ((exp << 3) | man) as u8
+}
+
+pub(super) fn quantize_block_nvfp4(x: &[f32], y: &mut [u8]) {
+    let (d, qs) = y.split_at_mut(4);
+    for (s, (xb, q)) in x.chunks_exact(16).zip(qs.chunks_exact_mut(8)).enumerate() {
+        let mut amax = 0.0f32;
+        for &v in xb {
+            if amax < v.abs() {
+                amax = v.abs();
+            }
+        }
+        let ue = fp32_to_ue4m3(amax / 6.0);
+        d[s] = ue;
+        let scale = ue4m3_to_f32_half(ue);
+        for j in 0..8 {
+            q[j] = best_index(xb[j], scale) | (best_index(xb[8 + j], scale) << 4);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn ue4m3_encoding() {
+        assert_eq!(fp32_to_ue4m3(1.0), 0x38);
+        assert_eq!(fp32_to_ue4m3(1000.0), 0x7e);
+        assert_eq!(fp32_to_ue4m3(f32::NAN), 0);
+        assert_eq!(fp32_to_ue4m3(-1.0), 0);
+        assert_eq!(fp32_to_ue4m3(2f32.powi(-9)), 0x01);
+        assert_eq!(fp32_to_ue4m3(1.0625), 0x39); // half-way mantissa rounds up
+    }
+
+    #[test]
     fn e8m0_half() {
-        assert_eq!(e8m0_to_fp32_half(127), 0.5);
-        assert_eq!(e8m0_to_fp32_half(128), 1.0);
-        assert_eq!(e8m0_to_fp32_half(1), 2f32.powi(-127));
-        assert_eq!(e8m0_to_fp32_half(0), 2f32.powi(-128));
+        assert_eq!(e8m0_to_f32_half(127), 0.5);
+        assert_eq!(e8m0_to_f32_half(128), 1.0);
+        assert_eq!(e8m0_to_f32_half(1), 2f32.powi(-127));
+        assert_eq!(e8m0_to_f32_half(0), 2f32.powi(-128));
     }
 
     #[test]

@@ -51,6 +51,27 @@ pub type VecDotFn = fn(usize, &[u8], &[u8]) -> f32;
 /// Panics (never reads out of bounds) if the slices are too short.
 pub type RowsFn = fn(usize, &[u8], &[u8], usize, &mut [f32]);
 
+/// A whole GEMM tile at once: `tiled(k, w, w_stride, rows, act, act_stride, acts, dst,
+/// dst_stride)` writes `dst[j·dst_stride + i]` = dot(weight row i, activation row j) for `i` in
+/// `rows`, `j` in `acts`.
+///
+/// # Safety
+/// Weight rows `rows` (`w_stride` bytes apart from `w`) and activation rows `acts` must be
+/// readable in full, and the dst elements writable and not accessed concurrently; the CPU must
+/// have the instruction set of the table the function came from. [`MatMul`] checks the first
+/// two; callers of `mul_mat_raw` promise the third.
+pub type TiledFn = unsafe fn(
+    usize,
+    *const u8,
+    usize,
+    std::ops::Range<usize>,
+    *const u8,
+    usize,
+    std::ops::Range<usize>,
+    *mut f32,
+    usize,
+);
+
 /// The kernels of one weight type in one instruction set.
 #[derive(Clone, Copy)]
 pub struct TypeKernels {
@@ -60,6 +81,11 @@ pub struct TypeKernels {
     pub rows: RowsFn,
     /// Best tile height for `rows` (≤ [`MAX_NY`]).
     pub max_ny: usize,
+    /// A tiled GEMM used instead of `rows` when a tile has at least `tiled_min_acts`
+    /// activation rows (prompt processing).
+    pub tiled: Option<TiledFn>,
+    /// See `tiled`.
+    pub tiled_min_acts: usize,
 }
 
 /// Instruction set of a kernel table.
@@ -69,6 +95,8 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C.
     Avx2,
+    /// AVX2 + FMA + F16C, plus AVX-512 VNNI tiled GEMM for the k-quants.
+    Avx512Vnni,
 }
 
 /// A kernel per weight type, chosen for one instruction set.
@@ -76,6 +104,10 @@ pub struct KernelTable {
     /// The instruction set these kernels use.
     pub isa: Isa,
     by_type: [Option<TypeKernels>; 64],
+    /// Activation quantizers (same bytes in every table).
+    q8_0: fn(&[f32], &mut [u8]),
+    q8_1: fn(&[f32], &mut [u8]),
+    q8_k: fn(&[f32], &mut [u8]),
 }
 
 impl KernelTable {
@@ -142,9 +174,9 @@ pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result
         )));
     }
     match ty {
-        GgmlType::Q8_0 => quantize::quantize_row_q8_0(src, dst),
-        GgmlType::Q8_1 => quantize::quantize_row_q8_1(src, dst),
-        GgmlType::Q8_K => quantize::quantize_row_q8_k(src, dst),
+        GgmlType::Q8_0 => (table().q8_0)(src, dst),
+        GgmlType::Q8_1 => (table().q8_1)(src, dst),
+        GgmlType::Q8_K => (table().q8_k)(src, dst),
         GgmlType::F16 => quantize::convert_row_f16(src, dst),
         GgmlType::BF16 => quantize::convert_row_bf16(src, dst),
         GgmlType::F32 => quantize::convert_row_f32(src, dst),
@@ -188,6 +220,8 @@ macro_rules! scalar_rows {
             vec_dot: $f,
             rows,
             max_ny: 1,
+            tiled: None,
+            tiled_min_acts: usize::MAX,
         }
     }};
 }
@@ -218,5 +252,8 @@ fn build_scalar() -> KernelTable {
     KernelTable {
         isa: Isa::Scalar,
         by_type,
+        q8_0: quantize::quantize_row_q8_0,
+        q8_1: quantize::quantize_row_q8_1,
+        q8_k: quantize::quantize_row_q8_k,
     }
 }

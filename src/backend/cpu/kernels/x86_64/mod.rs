@@ -6,9 +6,11 @@
 //! A kernel computes one weight row against `NY` activation rows (a const generic): the weight
 //! blocks are unpacked once into registers and reused for the `NY` rows.
 
+mod avx512;
 mod float;
 mod kquants;
 mod legacy;
+mod quantize;
 
 use std::arch::x86_64::*;
 
@@ -25,10 +27,27 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
     }
     let mut t = build_scalar();
     t.isa = super::Isa::Avx2;
+    t.q8_0 = quantize::quantize_row_q8_0;
+    t.q8_1 = quantize::quantize_row_q8_1;
+    t.q8_k = quantize::quantize_row_q8_k;
     let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
     legacy::register(&mut set);
     kquants::register(&mut set);
     float::register(&mut set);
+    if avx512::available() {
+        t.isa = super::Isa::Avx512Vnni;
+        let mut tiled = |ty: GgmlType, f: super::TiledFn| {
+            if let Some(k) = t.by_type[ty as usize].as_mut() {
+                k.tiled = Some(f);
+                k.tiled_min_acts = 8;
+            }
+        };
+        tiled(GgmlType::Q2_K, avx512::gemm_tiled::<avx512::Q2K>);
+        tiled(GgmlType::Q3_K, avx512::gemm_tiled::<avx512::Q3K>);
+        tiled(GgmlType::Q4_K, avx512::gemm_tiled::<avx512::Q4K>);
+        tiled(GgmlType::Q5_K, avx512::gemm_tiled::<avx512::Q5K>);
+        tiled(GgmlType::Q6_K, avx512::gemm_tiled::<avx512::Q6K>);
+    }
     Some(t)
 }
 
@@ -80,7 +99,13 @@ macro_rules! rows_wrapper {
                 rows(k, w, y, 0, &mut o);
                 o[0]
             }
-            crate::backend::cpu::kernels::TypeKernels { vec_dot, rows, max_ny: NYS[NYS.len() - 1] }
+            crate::backend::cpu::kernels::TypeKernels {
+                vec_dot,
+                rows,
+                max_ny: NYS[NYS.len() - 1],
+                tiled: None,
+                tiled_min_acts: usize::MAX,
+            }
         }
     };
 }

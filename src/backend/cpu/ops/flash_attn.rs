@@ -1,0 +1,159 @@
+//! `flash_attn_ext`: one pass over the KV rows per query row with an online softmax, as
+//! upstream's CPU kernel: Q converted to K's vec-dot type (f16 for F16 K, Q8_0 for Q8_0 / Q4_0
+//! K, ...) and dotted with the K rows by the kernel table's `vec_dot`; scores and softmax in
+//! f32; for F16 V the output accumulated in f16 (rounded after every update, like upstream's
+//! `VKQ16`), otherwise V rows converted to f32 and accumulated in f32.
+
+use crate::backend::cpu::convert::{can_to_f32, f16_to_f32, round_f16, row_to_f32};
+use crate::backend::cpu::exec::{split, NodeCtx, TV};
+use crate::backend::cpu::kernels;
+use crate::graph::Op;
+use crate::quant::GgmlType;
+use crate::tensor::Tensor;
+
+use super::pad;
+use super::soft_max::alibi_slope;
+
+/// K types accepted (those with a dot-product kernel).
+pub fn k_supported(ty: GgmlType) -> bool {
+    kernels::table().get(ty).is_some() && kernels::vec_dot_type(ty).is_some()
+}
+
+/// V types accepted.
+pub fn v_supported(ty: GgmlType) -> bool {
+    can_to_f32(ty)
+}
+
+/// Exact scratch bytes per thread: V accumulator, V row (unless V is F16), converted Q row.
+pub fn per_thread_bytes(q: &Tensor<'_>, k: &Tensor<'_>, v: &Tensor<'_>) -> usize {
+    let dv = v.ne[0].max(0) as usize;
+    let dk = q.ne[0].max(0) as usize;
+    let qb = kernels::act_row_size(k.ty, dk).unwrap_or(dk * 4);
+    dv * 4 + if v.ty == GgmlType::F16 { 0 } else { dv * 4 } + qb
+}
+
+pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
+    let Op::FlashAttnExt {
+        mut scale,
+        max_bias,
+        softcap,
+    } = ctx.op
+    else {
+        return;
+    };
+    let (q, kt, v, d) = (ctx.s(0), ctx.s(1), ctx.s(2), ctx.dst);
+    let mask: Option<TV> = ctx.src[3];
+    let sinks = ctx.src[4];
+    if softcap != 0.0 {
+        scale /= softcap;
+    }
+    let (dk, dv) = (q.ne[0] as usize, v.ne[0] as usize);
+    let (nq1, nq2) = (q.ne[1] as usize, q.ne[2] as usize);
+    let n_kv = kt.ne[1] as usize;
+    let rk2 = nq2 / kt.ne[2] as usize;
+    let rv2 = nq2 / v.ne[2] as usize;
+    let v16 = v.ty == GgmlType::F16;
+    let (Some(vdt), Some(kk)) = (kernels::vec_dot_type(kt.ty), kernels::table().get(kt.ty)) else {
+        ctx.fail();
+        return;
+    };
+    let vec_dot = kk.vec_dot;
+    let qb = kernels::act_row_size(kt.ty, dk).unwrap_or(dk * 4);
+    let k_row = kt.ty.type_size() * (dk / kt.ty.block_size());
+    let (r0, r1) = split(q.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    let slot = pad(dv * 4 + if v16 { 0 } else { dv * 4 } + qb);
+    // SAFETY: this thread has rows, so it owns a slot laid out as in `per_thread_bytes`.
+    let (vkq, vtmp, qq) = unsafe {
+        let base = ctx.ws.add(ith * slot);
+        let vtmp_len = if v16 { 0 } else { dv };
+        let qq = base.add(dv * 4 + vtmp_len * 4);
+        (
+            std::slice::from_raw_parts_mut(base as *mut f32, dv),
+            std::slice::from_raw_parts_mut(base.add(dv * 4) as *mut f32, vtmp_len),
+            std::slice::from_raw_parts_mut(qq, qb),
+        )
+    };
+    for ir in r0..r1 {
+        let iq1 = ir % nq1;
+        let iq2 = (ir / nq1) % nq2;
+        let iq3 = ir / (nq1 * nq2);
+        let slope = alibi_slope(max_bias, iq2 as u32, nq2 as u32);
+        let (ik2, iv2) = (iq2 / rk2, iq2 / rv2);
+        // SAFETY: all rows below are in range: k/v rows ic < n_kv, heads reduced by the GQA
+        // ratio, mask row iq1 < mask.ne1 (checked at build).
+        unsafe {
+            // Q rows are contiguous (checked by `supports`).
+            let pq = std::slice::from_raw_parts(q.row(iq1, iq2, iq3) as *const f32, dk);
+            if kernels::quantize_activations(vdt, pq, qq).is_err() {
+                ctx.fail();
+                return;
+            }
+            vkq.fill(0.0);
+            let mut s_sum = 0.0f32;
+            let mut m = f32::NEG_INFINITY;
+            let mp = mask.map(|mt| {
+                mt.row(iq1, iq2 % mt.ne[2] as usize, iq3 % mt.ne[3] as usize) as *const u16
+            });
+            for ic in 0..n_kv {
+                let mv = mp.map_or(0.0, |p| slope * f16_to_f32(*p.add(ic)));
+                if mv == f32::NEG_INFINITY {
+                    continue;
+                }
+                let kr = std::slice::from_raw_parts(kt.row(ic, ik2, iq3), k_row);
+                let mut s = vec_dot(dk, kr, qq) * scale;
+                if softcap != 0.0 {
+                    s = softcap * s.tanh();
+                }
+                s += mv;
+                let m_old = m;
+                let (mut ms, mut vs) = (1.0f32, 1.0f32);
+                if s > m {
+                    m = s;
+                    ms = (m_old - m).exp();
+                    for x in vkq.iter_mut() {
+                        *x = if v16 { round_f16(*x * ms) } else { *x * ms };
+                    }
+                } else {
+                    vs = (s - m).exp();
+                }
+                let pv = v.row(ic, iv2, iq3);
+                if v16 {
+                    for (i, x) in vkq.iter_mut().enumerate() {
+                        *x = round_f16(*x + f16_to_f32(*(pv as *const u16).add(i)) * vs);
+                    }
+                } else {
+                    if !row_to_f32(v.ty, pv, vtmp) {
+                        ctx.fail();
+                        return;
+                    }
+                    for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
+                        *x += y * vs;
+                    }
+                }
+                s_sum = s_sum * ms + vs;
+            }
+            if let Some(sk) = sinks {
+                let s = *(sk.ptr as *const f32).add(iq2);
+                let (mut ms, mut vs) = (1.0f32, 1.0f32);
+                if s > m {
+                    ms = (m - s).exp();
+                    for x in vkq.iter_mut() {
+                        *x *= ms;
+                    }
+                } else {
+                    vs = (s - m).exp();
+                }
+                s_sum = s_sum * ms + vs;
+            }
+            let inv = if s_sum == 0.0 { 0.0 } else { 1.0 / s_sum };
+            // dst is [Dv, n_head, n_q, ne3]: row (iq2, iq1, iq3).
+            let pd = d.row(iq2, iq1, iq3) as *mut f32;
+            for (i, &x) in vkq.iter().enumerate() {
+                *pd.add(i) = x * inv;
+            }
+        }
+    }
+}

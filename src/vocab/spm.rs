@@ -1,0 +1,124 @@
+//! SentencePiece-style BPE (upstream's `llm_tokenizer_spm_session`): start from UTF-8
+//! characters, repeatedly merge the adjacent pair whose concatenation is the highest-scoring
+//! token (ties: leftmost), then emit tokens, falling back to byte tokens for unknown pieces.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::unicode::len_utf8;
+use super::Vocab;
+
+#[derive(Clone, Copy)]
+struct Sym {
+    start: usize,
+    n: usize,
+    prev: isize,
+    next: isize,
+}
+
+struct Bigram {
+    left: usize,
+    right: usize,
+    score: f32,
+    size: usize,
+}
+
+impl PartialEq for Bigram {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Bigram {}
+impl PartialOrd for Bigram {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Bigram {
+    /// Max-heap order: higher score first, then lower `left`.
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.score
+            .partial_cmp(&o.score)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| o.left.cmp(&self.left))
+    }
+}
+
+fn try_add(
+    v: &Vocab,
+    text: &[u8],
+    syms: &[Sym],
+    heap: &mut BinaryHeap<Bigram>,
+    left: isize,
+    right: isize,
+) {
+    if left < 0 || right < 0 {
+        return;
+    }
+    let (l, r) = (syms[left as usize], syms[right as usize]);
+    let size = l.n + r.n;
+    let Some(piece) = text.get(l.start..l.start + size) else {
+        return;
+    };
+    if let Some(t) = v.text_to_token(piece) {
+        heap.push(Bigram {
+            left: left as usize,
+            right: right as usize,
+            score: v.token_score(t),
+            size,
+        });
+    }
+}
+
+/// Tokenize already-escaped text (spaces replaced by U+2581), appending to `out`.
+pub(crate) fn tokenize(v: &Vocab, text: &[u8], out: &mut Vec<i32>) {
+    let mut syms: Vec<Sym> = Vec::with_capacity(text.len());
+    let mut off = 0;
+    while off < text.len() {
+        let n = len_utf8(text[off]).min(text.len() - off);
+        let i = syms.len() as isize;
+        off += n;
+        let next = if off == text.len() { -1 } else { i + 1 };
+        syms.push(Sym {
+            start: off - n,
+            n,
+            prev: i - 1,
+            next,
+        });
+    }
+    let mut heap = BinaryHeap::new();
+    for i in 1..syms.len() {
+        try_add(v, text, &syms, &mut heap, i as isize - 1, i as isize);
+    }
+    while let Some(b) = heap.pop() {
+        let (l, r) = (syms[b.left], syms[b.right]);
+        if l.n == 0 || r.n == 0 || l.n + r.n != b.size {
+            continue;
+        }
+        syms[b.left].n += r.n;
+        syms[b.right].n = 0;
+        syms[b.left].next = r.next;
+        if r.next >= 0 {
+            syms[r.next as usize].prev = b.left as isize;
+        }
+        let (p, nx) = (syms[b.left].prev, syms[b.left].next);
+        try_add(v, text, &syms, &mut heap, p, b.left as isize);
+        try_add(v, text, &syms, &mut heap, b.left as isize, nx);
+    }
+    let mut i: isize = if syms.is_empty() { -1 } else { 0 };
+    while i >= 0 {
+        let s = syms[i as usize];
+        let piece = &text[s.start..s.start + s.n];
+        match v.text_to_token(piece) {
+            Some(t) => out.push(t),
+            None => {
+                for &b in piece {
+                    if let Some(t) = v.byte_to_token(b) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        i = s.next;
+    }
+}
