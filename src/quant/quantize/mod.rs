@@ -1,6 +1,11 @@
 //! Reference quantizers: f32 rows into the block formats of ggml, byte for byte what
-//! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
-//! `llama_model_quantize` takes without `--imatrix`), for every type in [`QUANTIZE_TYPES`].
+//! upstream writes, for every type in [`QUANTIZE_TYPES`]:
+//! - [`quantize_row`] / [`quantize_rows`]: `ggml_quantize_chunk` with no importance matrix
+//!   (what `llama_model_quantize` does without `--imatrix`);
+//! - [`quantize_rows_imatrix`]: the same with an importance matrix;
+//! - [`from_float_row`]: ggml-cpu's `from_float` (`ggml_cpy` / `ggml_set_rows` into a
+//!   quantized tensor, e.g. a quantized KV cache), which differs for IQ4_NL.
+//!
 //! Not here: IQ1_*, IQ2_* and IQ3_XXS (upstream's `llama_model_quantize` refuses them
 //! without an importance matrix, and they need grid searches of their own).
 //!
