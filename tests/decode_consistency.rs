@@ -127,7 +127,7 @@ fn two_sequences_in_one_batch_equal_each_alone() {
         batch.extend(b.iter().enumerate().map(|(i, &t)| (t, i as i32, 1)));
         let rows = decode(&mut both, &batch);
         let mut alone = ctx(&m, 512, 1);
-        let ra = decode(&mut alone, &batch[..9].to_vec());
+        let ra = decode(&mut alone, &batch[..9]);
         alone.memory_clear(true);
         let rb: Vec<_> = batch[9..].iter().map(|&(t, p, _)| (t, p, 0)).collect();
         let rb = decode(&mut alone, &rb);
