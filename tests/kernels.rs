@@ -208,7 +208,8 @@ fn simd_quantizers_write_the_scalar_bytes() {
                 x[96 + j] = j as f32 - 15.5;
             }
         }
-        let cases: [(GgmlType, Quantizer); 3] = [
+        let cases: [(GgmlType, Quantizer); 4] = [
+            (GgmlType::F16, quantize::convert_row_f16),
             (GgmlType::Q8_0, quantize::quantize_row_q8_x4),
             (GgmlType::Q8_1, quantize::quantize_row_q8_x4),
             (GgmlType::Q8_K, quantize::quantize_row_q8_k),

@@ -34,6 +34,7 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     t.isa = super::Isa::Avx2;
     t.q8_x4 = quantize::quantize_row_q8_x4;
     t.q8_k = quantize::quantize_row_q8_k;
+    t.f16 = quantize::convert_row_f16;
     let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
     legacy::register(&mut set);
     kquants::register(&mut set);
