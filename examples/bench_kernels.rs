@@ -177,8 +177,11 @@ mod upstream {
     }
 }
 
-/// Runs `f(ith)` on `nth` threads of a persistent rayon pool and waits.
+/// Runs `f(ith)` on `nth` threads of a persistent rayon pool and waits (nothing for 0).
 fn par(pool: &rayon::ThreadPool, nth: usize, f: &(dyn Fn(usize) + Sync)) {
+    if nth == 0 {
+        return;
+    }
     pool.broadcast(|ctx| {
         if ctx.index() < nth {
             f(ctx.index())
@@ -305,7 +308,12 @@ fn ours(
         for r in 0..reps {
             let w = &ws[r % ws.len()];
             let a_ptr = act.as_mut_ptr() as usize;
-            par(pool, nth, &|ith| {
+            // One row (GEMV) is quantized by the caller: no second hand-off to the pool.
+            let quant_threads = if n == 1 { 0 } else { nth };
+            if n == 1 {
+                let _ = quantize_activations(vdt, &x[..k], &mut act[..arow]);
+            }
+            par(pool, quant_threads, &|ith| {
                 for j in (ith..n).step_by(nth) {
                     // SAFETY: rows j are disjoint between threads (strided by nth) and in bounds.
                     let row = unsafe {
