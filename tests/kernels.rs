@@ -66,8 +66,12 @@ fn simd_matches_scalar_for_every_type() {
 fn simd_matches_scalar(best: &KernelTable) {
     let mut rng = Rng::new(7);
     for &ty in SUPPORTED {
-        for k in ks(ty) {
-            let (m, n) = (13, 11);
+        // 11 activation rows take the row kernels; 53 (≥ every tiled threshold) the tiled
+        // GEMM where the table has one, with 37 weight rows = partial 16- and 32-row tiles.
+        for (k, (m, n)) in ks(ty)
+            .into_iter()
+            .flat_map(|k| [(k, (13, 11)), (k, (37, 53))])
+        {
             let (w, ws) = random_weights(ty, m, k, &mut rng);
             let (a, s) = random_acts(ty, n, k, &mut rng);
             let fast = run(best, ty, &w, ws, m, k, &a, s, n);
