@@ -310,6 +310,7 @@ fn empty_vocab(vtype: i32) -> Vocab {
         pretok: None,
         ugm: None,
         rwkv: None,
+        spm_inner_space: None,
     }
 }
 
@@ -480,6 +481,7 @@ impl Vocab {
                 )?)
             }
             vocab_type::RWKV => v.rwkv = Some(super::rwkv::build_trie(&v)),
+            vocab_type::SPM => v.spm_inner_space = super::spm::inner_space_tokens(&v),
             _ => {}
         }
         v.linefeed = match v.vtype {

@@ -70,6 +70,8 @@ pub struct Vocab {
     pub(crate) pretok: Option<PreTokenizer>,
     pub(crate) ugm: Option<Ugm>,
     pub(crate) rwkv: Option<Trie>,
+    /// SPM: tokens with an inner U+2581 (see `spm::inner_space_tokens`).
+    pub(crate) spm_inner_space: Option<Vec<(Vec<u8>, Vec<usize>)>>,
 }
 
 /// A piece of text being tokenized: raw text `[off, off+len)` or an already-decided token.
