@@ -35,7 +35,8 @@ fn vocab_chat_templates_detected_and_rendered_as_upstream() {
     let Some(shared) = shared_dir() else { return };
     let text = include_str!("chat_ref/vectors.txt");
     // (template bytes, [(add_ass, output)] for conversation 0) as upstream recorded them
-    let mut recorded: Vec<(Vec<u8>, Vec<(bool, i32, Vec<u8>)>)> = Vec::new();
+    type Record = (Vec<u8>, Vec<(bool, i32, Vec<u8>)>);
+    let mut recorded: Vec<Record> = Vec::new();
     for line in text.lines() {
         if let Some(t) = line.strip_prefix("tmpl ") {
             recorded.push((if t == "NULL" { Vec::new() } else { unhex(t) }, Vec::new()));

@@ -2,7 +2,7 @@
 //! carried over as facts), plus chain, clone, reset and seed behaviour.
 
 use llama::sampling::{
-    rng::Mt19937, Chain, Dist, Greedy, MinP, Penalties, Sampler, Temp, TempExt, TokenData,
+    rng::Mt19937, Chain, Dist, Dry, Greedy, MinP, Penalties, Sampler, Temp, TempExt, TokenData,
     TokenDataArray, TopK, TopNSigma, TopP, Typical, Xtc, LLAMA_DEFAULT_SEED,
 };
 
@@ -230,4 +230,82 @@ fn chain_clone_reset_seed() {
     );
     assert!(g.remove(0).is_some());
     assert!(g.remove(0).is_none());
+}
+
+#[test]
+fn dry() {
+    // (probs, accepted tokens, expected p, multiplier, base, allowed_length, last_n, breakers)
+    type Case = (
+        &'static [f32],
+        &'static [i32],
+        &'static [f32],
+        f32,
+        f32,
+        i32,
+        i32,
+        Vec<(i32, Vec<i32>)>,
+    );
+    let cases: Vec<Case> = vec![
+        (&[0.25; 4], &[0, 1], &[0.25; 4], 1.0, 1.1, 2, 4, vec![]),
+        (
+            &[0.25; 4],
+            &[0, 1, 2, 0, 1],
+            &[0.296923, 0.296923, 0.109232, 0.296923],
+            1.0,
+            1.1,
+            2,
+            5,
+            vec![],
+        ),
+        (
+            &[0.2; 5],
+            &[0, 1, 3, 4, 0, 1],
+            &[0.2; 5],
+            1.0,
+            1.1,
+            2,
+            6,
+            vec![(3, vec![])],
+        ),
+        (
+            &[0.2; 5],
+            &[0, 1, 2, 0, 1],
+            &[0.241818, 0.241818, 0.032727, 0.241818, 0.241818],
+            2.0,
+            1.1,
+            2,
+            5,
+            vec![],
+        ),
+        (
+            &[0.2; 5],
+            &[0, 1, 2, 3, 4, 0, 1],
+            &[0.2; 5],
+            1.0,
+            1.1,
+            4,
+            7,
+            vec![],
+        ),
+    ];
+    for (probs, prev, want, mult, base, allowed, last_n, breakers) in cases {
+        let mut s = Dry::new(mult, base, allowed, last_n, breakers);
+        for &t in prev {
+            s.accept(t);
+        }
+        check(&run(probs, vec![s]), want);
+    }
+}
+
+#[test]
+fn dry_breaker_processing() {
+    // vocabulary: 0 "a", 1 "b:", 2 "\n", 3 "x\n", 4 "c"
+    let words: [&[u8]; 5] = [b"a", b"b:", b"\n", b"x\n", b"c"];
+    let breakers: [&[u8]; 2] = [b"\n", b":c"];
+    let tok = |s: &[u8]| -> Vec<i32> { s.iter().map(|&c| if c == b'c' { 4 } else { 0 }).collect() };
+    let out =
+        llama::sampling::dry::process_breakers(5, |t| words[t as usize].to_vec(), tok, &breakers);
+    // "\n" is inside tokens 2 and 3; ":c" starts at the end of "b:" with tail "c"
+    assert_eq!(out, vec![(2, vec![]), (3, vec![]), (1, vec![4])]);
+    assert_eq!(Dry::new(0.0, 1.75, 2, 64, vec![]).name(), "?dry");
 }

@@ -123,6 +123,8 @@ impl Context {
         }
         let size = ctx.worst_case_arena()?;
         ctx.arena = ctx.cpu.alloc_arena(size)?;
+        // the plan is the allocation: anything later is a bug, refused and counted
+        counter.seal();
         Ok(ctx)
     }
 

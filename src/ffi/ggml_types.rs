@@ -77,8 +77,6 @@ pub struct ggml_opt_result {
     _marker: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
-
-
 /// `ggml_threadpool_t`.
 pub type ggml_threadpool_t = *mut ggml_threadpool;
 /// `ggml_backend_dev_t`.
@@ -133,7 +131,6 @@ pub const GGML_TYPE_Q1_0: ggml_type = 41;
 pub const GGML_TYPE_Q2_0: ggml_type = 42;
 pub const GGML_TYPE_COUNT: ggml_type = 43;
 
-
 /// `enum ggml_log_level`.
 pub type ggml_log_level = c_int;
 pub const GGML_LOG_LEVEL_NONE: ggml_log_level = 0;
@@ -142,7 +139,6 @@ pub const GGML_LOG_LEVEL_INFO: ggml_log_level = 2;
 pub const GGML_LOG_LEVEL_WARN: ggml_log_level = 3;
 pub const GGML_LOG_LEVEL_ERROR: ggml_log_level = 4;
 pub const GGML_LOG_LEVEL_CONT: ggml_log_level = 5;
-
 
 /// `enum ggml_numa_strategy` (ggml-cpu.h).
 pub type ggml_numa_strategy = c_int;
@@ -153,13 +149,11 @@ pub const GGML_NUMA_STRATEGY_NUMACTL: ggml_numa_strategy = 3;
 pub const GGML_NUMA_STRATEGY_MIRROR: ggml_numa_strategy = 4;
 pub const GGML_NUMA_STRATEGY_COUNT: ggml_numa_strategy = 5;
 
-
 /// `enum ggml_opt_optimizer_type` (ggml-opt.h).
 pub type ggml_opt_optimizer_type = c_int;
 pub const GGML_OPT_OPTIMIZER_TYPE_ADAMW: ggml_opt_optimizer_type = 0;
 pub const GGML_OPT_OPTIMIZER_TYPE_SGD: ggml_opt_optimizer_type = 1;
 pub const GGML_OPT_OPTIMIZER_TYPE_COUNT: ggml_opt_optimizer_type = 2;
-
 
 /// `enum ggml_backend_dev_type` (ggml-backend.h).
 pub type ggml_backend_dev_type = c_int;
@@ -168,7 +162,6 @@ pub const GGML_BACKEND_DEVICE_TYPE_GPU: ggml_backend_dev_type = 1;
 pub const GGML_BACKEND_DEVICE_TYPE_IGPU: ggml_backend_dev_type = 2;
 pub const GGML_BACKEND_DEVICE_TYPE_ACCEL: ggml_backend_dev_type = 3;
 pub const GGML_BACKEND_DEVICE_TYPE_META: ggml_backend_dev_type = 4;
-
 
 /// `ggml_log_callback`: receives every log line.
 pub type ggml_log_callback = Option<
@@ -268,6 +261,14 @@ pub struct ggml_backend_feature {
     pub name: *const c_char,
     pub value: *const c_char,
 }
+
+/// `ggml_backend_get_features_t`: the type of the `ggml_backend_get_features` entry point that
+/// `ggml_backend_reg_get_proc_address` returns.
+pub type ggml_backend_get_features_t =
+    Option<unsafe extern "C" fn(reg: ggml_backend_reg_t) -> *mut ggml_backend_feature>;
+
+/// `GGML_DEFAULT_N_THREADS`.
+pub const GGML_DEFAULT_N_THREADS: i32 = 4;
 
 #[cfg(target_pointer_width = "64")]
 const _: () = {

@@ -34,8 +34,8 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod boundary;
-pub mod log;
 pub mod ggml_types;
+pub mod log;
 pub mod types;
 
 pub mod batch;

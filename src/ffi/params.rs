@@ -5,9 +5,6 @@ use std::ptr;
 use super::boundary::ffi_guard;
 use super::types::*;
 
-/// `GGML_DEFAULT_N_THREADS`.
-pub const GGML_DEFAULT_N_THREADS: i32 = 4;
-
 /// Upstream's `LLAMA_QUANT_MAX_BUF_SIZE`: 8 GiB of tensor rows in memory at once.
 pub const LLAMA_QUANT_MAX_BUF_SIZE: usize = 8 * 1024 * 1024 * 1024;
 

@@ -88,8 +88,6 @@ pub struct llama_batch_ext {
     _marker: PhantomData<(*mut u8, PhantomPinned)>,
 }
 
-
-
 /// `llama_memory_t`.
 pub type llama_memory_t = *mut llama_memory_i;
 /// `llama_pos`.
@@ -114,7 +112,6 @@ pub const LLAMA_VOCAB_TYPE_RWKV: llama_vocab_type = 5;
 pub const LLAMA_VOCAB_TYPE_PLAMO2: llama_vocab_type = 6;
 pub const LLAMA_VOCAB_TYPE_TEST: llama_vocab_type = 7;
 
-
 /// `enum llama_rope_type`.
 pub type llama_rope_type = c_int;
 pub const LLAMA_ROPE_TYPE_NONE: llama_rope_type = -1;
@@ -123,7 +120,6 @@ pub const LLAMA_ROPE_TYPE_NEOX: llama_rope_type = GGML_ROPE_TYPE_NEOX;
 pub const LLAMA_ROPE_TYPE_MROPE: llama_rope_type = GGML_ROPE_TYPE_MROPE;
 pub const LLAMA_ROPE_TYPE_IMROPE: llama_rope_type = GGML_ROPE_TYPE_IMROPE;
 pub const LLAMA_ROPE_TYPE_VISION: llama_rope_type = GGML_ROPE_TYPE_VISION;
-
 
 /// `enum llama_token_type`.
 pub type llama_token_type = c_int;
@@ -134,7 +130,6 @@ pub const LLAMA_TOKEN_TYPE_CONTROL: llama_token_type = 3;
 pub const LLAMA_TOKEN_TYPE_USER_DEFINED: llama_token_type = 4;
 pub const LLAMA_TOKEN_TYPE_UNUSED: llama_token_type = 5;
 pub const LLAMA_TOKEN_TYPE_BYTE: llama_token_type = 6;
-
 
 /// `enum llama_token_attr` (bit flags).
 pub type llama_token_attr = c_int;
@@ -149,7 +144,6 @@ pub const LLAMA_TOKEN_ATTR_NORMALIZED: llama_token_attr = 1 << 6;
 pub const LLAMA_TOKEN_ATTR_LSTRIP: llama_token_attr = 1 << 7;
 pub const LLAMA_TOKEN_ATTR_RSTRIP: llama_token_attr = 1 << 8;
 pub const LLAMA_TOKEN_ATTR_SINGLE_WORD: llama_token_attr = 1 << 9;
-
 
 /// `enum llama_ftype`: model file types.
 pub type llama_ftype = c_int;
@@ -191,7 +185,6 @@ pub const LLAMA_FTYPE_MOSTLY_Q1_0: llama_ftype = 40;
 pub const LLAMA_FTYPE_MOSTLY_Q2_0: llama_ftype = 41;
 pub const LLAMA_FTYPE_GUESSED: llama_ftype = 1024;
 
-
 /// `enum llama_rope_scaling_type`.
 pub type llama_rope_scaling_type = c_int;
 pub const LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED: llama_rope_scaling_type = -1;
@@ -200,7 +193,6 @@ pub const LLAMA_ROPE_SCALING_TYPE_LINEAR: llama_rope_scaling_type = 1;
 pub const LLAMA_ROPE_SCALING_TYPE_YARN: llama_rope_scaling_type = 2;
 pub const LLAMA_ROPE_SCALING_TYPE_LONGROPE: llama_rope_scaling_type = 3;
 pub const LLAMA_ROPE_SCALING_TYPE_MAX_VALUE: llama_rope_scaling_type = 3;
-
 
 /// `enum llama_pooling_type`.
 pub type llama_pooling_type = c_int;
@@ -211,13 +203,11 @@ pub const LLAMA_POOLING_TYPE_CLS: llama_pooling_type = 2;
 pub const LLAMA_POOLING_TYPE_LAST: llama_pooling_type = 3;
 pub const LLAMA_POOLING_TYPE_RANK: llama_pooling_type = 4;
 
-
 /// `enum llama_attention_type`.
 pub type llama_attention_type = c_int;
 pub const LLAMA_ATTENTION_TYPE_UNSPECIFIED: llama_attention_type = -1;
 pub const LLAMA_ATTENTION_TYPE_CAUSAL: llama_attention_type = 0;
 pub const LLAMA_ATTENTION_TYPE_NON_CAUSAL: llama_attention_type = 1;
-
 
 /// `enum llama_flash_attn_type`.
 pub type llama_flash_attn_type = c_int;
@@ -225,14 +215,12 @@ pub const LLAMA_FLASH_ATTN_TYPE_AUTO: llama_flash_attn_type = -1;
 pub const LLAMA_FLASH_ATTN_TYPE_DISABLED: llama_flash_attn_type = 0;
 pub const LLAMA_FLASH_ATTN_TYPE_ENABLED: llama_flash_attn_type = 1;
 
-
 /// `enum llama_split_mode`.
 pub type llama_split_mode = c_int;
 pub const LLAMA_SPLIT_MODE_NONE: llama_split_mode = 0;
 pub const LLAMA_SPLIT_MODE_LAYER: llama_split_mode = 1;
 pub const LLAMA_SPLIT_MODE_ROW: llama_split_mode = 2;
 pub const LLAMA_SPLIT_MODE_TENSOR: llama_split_mode = 3;
-
 
 /// `enum llama_load_mode`.
 pub type llama_load_mode = c_int;
@@ -243,19 +231,16 @@ pub const LLAMA_LOAD_MODE_MLOCK: llama_load_mode = 2;
 pub const LLAMA_LOAD_MODE_MMAP_MLOCK: llama_load_mode = 3;
 pub const LLAMA_LOAD_MODE_DIRECT_IO: llama_load_mode = 4;
 
-
 /// `enum llama_lazy_mode`.
 pub type llama_lazy_mode = c_int;
 pub const LLAMA_LAZY_MODE_OFF: llama_lazy_mode = 0;
 pub const LLAMA_LAZY_MODE_AUTO: llama_lazy_mode = 1;
 pub const LLAMA_LAZY_MODE_ON: llama_lazy_mode = 2;
 
-
 /// `enum llama_context_type`.
 pub type llama_context_type = c_int;
 pub const LLAMA_CONTEXT_TYPE_DEFAULT: llama_context_type = 0;
 pub const LLAMA_CONTEXT_TYPE_MTP: llama_context_type = 1;
-
 
 /// `enum llama_model_kv_override_type`.
 pub type llama_model_kv_override_type = c_int;
@@ -263,7 +248,6 @@ pub const LLAMA_KV_OVERRIDE_TYPE_INT: llama_model_kv_override_type = 0;
 pub const LLAMA_KV_OVERRIDE_TYPE_FLOAT: llama_model_kv_override_type = 1;
 pub const LLAMA_KV_OVERRIDE_TYPE_BOOL: llama_model_kv_override_type = 2;
 pub const LLAMA_KV_OVERRIDE_TYPE_STR: llama_model_kv_override_type = 3;
-
 
 /// `enum llama_model_meta_key`.
 pub type llama_model_meta_key = c_int;
@@ -280,12 +264,10 @@ pub const LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT: llama_model_meta_key = 9;
 pub const LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU: llama_model_meta_key = 10;
 pub const LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA: llama_model_meta_key = 11;
 
-
 /// `enum llama_process_type`.
 pub type llama_process_type = c_int;
 pub const LLAMA_PROCESS_TYPE_ENCODE: llama_process_type = 0;
 pub const LLAMA_PROCESS_TYPE_DECODE: llama_process_type = 1;
-
 
 /// `llama_token_data`: one candidate token.
 #[repr(C)]
@@ -639,4 +621,3 @@ const _: () = {
     assert!(size_of::<llama_perf_sampler_data>() == 16);
     assert!(size_of::<llama_opt_params>() == 48);
 };
-

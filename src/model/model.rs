@@ -6,6 +6,7 @@ use super::hparams::HParams;
 use super::loader::{load_weights, Weights};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, Value};
+use crate::vocab::Vocab;
 
 /// Loading options (the parts of `llama_model_params` the loader honours).
 #[derive(Clone, Debug)]
@@ -48,6 +49,7 @@ pub struct Core {
 pub struct Model {
     gguf: GgufFile,
     arch_name: String,
+    vocab: Vocab,
     core: Option<Core>,
     meta_str: Vec<(String, String)>,
     n_params: u64,
@@ -84,6 +86,7 @@ impl Model {
             .get_str(super::arch::kv::GENERAL_ARCHITECTURE)?
             .ok_or_else(|| Error::format(format!("{shown}: key general.architecture not found")))?
             .to_string();
+        let vocab = Vocab::from_gguf(&gguf).map_err(|e| e.within(&shown))?;
         let core = if params.vocab_only {
             None
         } else {
@@ -101,6 +104,7 @@ impl Model {
         Ok(Model {
             gguf,
             arch_name,
+            vocab,
             core,
             meta_str,
             n_params,
@@ -227,8 +231,12 @@ impl Model {
     pub fn desc(&self) -> String {
         format!("{} ?B {}", self.arch_name, ftype_name(self.ftype()))
     }
-    /// The vocabulary as the C API's opaque pointer (NULL when the model has none).
-    pub fn vocab_ptr(&self) -> *const u8 {
-        std::ptr::null()
+    /// The vocabulary.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+    /// The vocabulary as the C API's opaque pointer (a `*const Vocab` owned by the model).
+    pub fn vocab_ptr(&self) -> *const Vocab {
+        &self.vocab
     }
 }

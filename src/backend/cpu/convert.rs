@@ -1,6 +1,7 @@
 //! Row conversions between f32 and every storage type (F16/BF16 here, block types through
 //! `crate::quant`'s scalar reference routines).
 
+use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
 use crate::quant::GgmlType;
@@ -23,12 +24,12 @@ pub fn can_from_f32(ty: GgmlType) -> bool {
     }
 }
 
-fn quant_supported(_ty: GgmlType) -> bool {
-    false
+fn quant_supported(ty: GgmlType) -> bool {
+    crate::quant::dequantize_fn(ty).is_some()
 }
 
-fn quantize_supported(_ty: GgmlType) -> bool {
-    false
+fn quantize_supported(ty: GgmlType) -> bool {
+    crate::quant::quantize::can_quantize(ty)
 }
 
 /// Converts one contiguous row of `n` elements of `ty` at `src` into `dst[..n]`.
@@ -44,10 +45,7 @@ pub unsafe fn row_to_f32(ty: GgmlType, src: *const u8, dst: &mut [f32]) -> bool 
             true
         }
         GgmlType::F16 => {
-            let s = std::slice::from_raw_parts(src as *const u16, n);
-            for (d, &h) in dst.iter_mut().zip(s) {
-                *d = f16::from_bits(h).to_f32();
-            }
+            std::slice::from_raw_parts(src as *const f16, n).convert_to_f32_slice(dst);
             true
         }
         GgmlType::BF16 => {
@@ -57,6 +55,14 @@ pub unsafe fn row_to_f32(ty: GgmlType, src: *const u8, dst: &mut [f32]) -> bool 
             }
             true
         }
+        t if t.is_quantized() => match crate::quant::dequantize_fn(t) {
+            Some(f) => {
+                let bytes = t.type_size() * (n / t.block_size());
+                f(std::slice::from_raw_parts(src, bytes), dst);
+                true
+            }
+            None => false,
+        },
         _ => false,
     }
 }
@@ -73,10 +79,7 @@ pub unsafe fn row_from_f32(ty: GgmlType, src: &[f32], dst: *mut u8) -> bool {
             true
         }
         GgmlType::F16 => {
-            let d = std::slice::from_raw_parts_mut(dst as *mut u16, n);
-            for (o, &x) in d.iter_mut().zip(src) {
-                *o = f16::from_f32(x).to_bits();
-            }
+            std::slice::from_raw_parts_mut(dst as *mut f16, n).convert_from_f32_slice(src);
             true
         }
         GgmlType::BF16 => {
@@ -85,6 +88,19 @@ pub unsafe fn row_from_f32(ty: GgmlType, src: &[f32], dst: *mut u8) -> bool {
                 *o = bf16::from_f32(x).to_bits();
             }
             true
+        }
+        t if t.is_quantized() => {
+            if n % t.block_size() != 0 {
+                return false;
+            }
+            let d = std::slice::from_raw_parts_mut(dst, t.type_size() * (n / t.block_size()));
+            if t == GgmlType::Q8_0 {
+                // Upstream's CPU `from_float` for Q8_0 (AVX2 rounding), as set_rows uses it.
+                super::kernels::quantize::quantize_row_q8_0_ggml(src, d);
+                true
+            } else {
+                crate::quant::quantize_row(t, src, d).is_ok()
+            }
         }
         _ => false,
     }

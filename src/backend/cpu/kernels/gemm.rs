@@ -125,14 +125,41 @@ impl<'a> MatMul<'a> {
         Ok(())
     }
 
-    /// Computes the tile into `store(act_row, weight_row, value)`.
-    #[inline(always)]
-    fn run(
-        &self,
-        rows: Range<usize>,
-        acts: Range<usize>,
-        mut store: impl FnMut(usize, usize, f32),
-    ) {
+    /// Computes the tile into `dst[j * ds + i]`.
+    ///
+    /// # Safety
+    /// The tile has been checked against `m`/`n` and every `dst.add(j * ds + i)` of it is
+    /// valid for writes and not accessed concurrently.
+    unsafe fn run(&self, rows: Range<usize>, acts: Range<usize>, dst: *mut f32, ds: usize) {
+        if rows.is_empty() || acts.is_empty() {
+            return;
+        }
+        if let Some(tiled) = self.kernels.tiled {
+            if acts.len() >= self.kernels.tiled_min_acts {
+                // SAFETY: `MatMul` construction checked that all `m` weight rows and `n`
+                // activation rows are inside their slices, `check_tile` that the tile is inside
+                // m × n, the caller vouches for dst, and `tiled` is only set in a table built
+                // after detecting its instruction set.
+                unsafe {
+                    tiled(
+                        self.k,
+                        self.w.as_ptr(),
+                        self.w_row_stride,
+                        rows,
+                        self.act.as_ptr(),
+                        self.act_row_stride,
+                        acts,
+                        dst,
+                        ds,
+                    )
+                };
+                return;
+            }
+        }
+        let store = |j: usize, i: usize, v: f32| {
+            // SAFETY: (j, i) is inside the tile; see the function's contract.
+            unsafe { *dst.add(j * ds + i) = v }
+        };
         let w_row = self.w_row_stride.max(1);
         let wb = if acts.len() <= 1 {
             rows.len().max(1)
@@ -177,11 +204,14 @@ pub fn mul_mat(
         let last = (acts.end - 1)
             .checked_mul(dst_row_stride)
             .and_then(|v| v.checked_add(rows.end));
-        if dst_row_stride < rows.end || last.map_or(true, |l| l > dst.len()) {
+        if dst_row_stride < rows.end || !last.is_some_and(|l| l <= dst.len()) {
             return Err(Error::invalid("mul_mat: dst too small for the tile"));
         }
     }
-    mm.run(rows, acts, |j, i, v| dst[j * dst_row_stride + i] = v);
+    // SAFETY: the tile was checked against m × n, and the last element it writes,
+    // (acts.end − 1)·stride + rows.end − 1, is inside `dst` (checked above), which we borrow
+    // mutably for the whole call.
+    unsafe { mm.run(rows, acts, dst.as_mut_ptr(), dst_row_stride) };
     Ok(())
 }
 
@@ -199,9 +229,8 @@ pub unsafe fn mul_mat_raw(
     dst_row_stride: usize,
 ) -> Result<()> {
     mm.check_tile(&rows, &acts)?;
-    // SAFETY: the caller guarantees exclusive, valid access to exactly these elements.
-    mm.run(rows, acts, |j, i, v| unsafe {
-        *dst.add(j * dst_row_stride + i) = v
-    });
+    // SAFETY: the tile was checked against m × n; the caller guarantees exclusive, valid
+    // access to exactly its dst elements.
+    unsafe { mm.run(rows, acts, dst, dst_row_stride) };
     Ok(())
 }

@@ -1,51 +1,50 @@
 //! `flash_attn_ext`: one pass over the KV rows per query row with an online softmax, as
-//! upstream's CPU kernel: Q converted to K's dot type (f16 for F16 K, bf16 for BF16 K), scores
-//! in f32, and for F16 V the output accumulated in f16 (rounded after every update, like
-//! upstream's `VKQ16`), otherwise in f32.
+//! upstream's CPU kernel: Q converted to K's vec-dot type (f16 for F16 K, Q8_0 for Q8_0 / Q4_0
+//! K, ...) and dotted with the K rows by the kernel table's `vec_dot`; scores and softmax in
+//! f32; for F16 V the output accumulated in f16 (rounded after every update, like upstream's
+//! `VKQ16`), otherwise V rows converted to f32 and accumulated in f32.
 
-use crate::backend::cpu::convert::{f16_to_f32, round_bf16, round_f16, row_to_f32};
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+
+use crate::backend::cpu::convert::{can_to_f32, f16_to_f32, row_to_f32};
 use crate::backend::cpu::exec::{split, NodeCtx, TV};
+use crate::backend::cpu::kernels;
 use crate::graph::Op;
 use crate::quant::GgmlType;
+use crate::tensor::Tensor;
 
 use super::pad;
 use super::soft_max::alibi_slope;
 
-/// K/V types accepted.
-pub fn kv_supported(ty: GgmlType) -> bool {
-    matches!(ty, GgmlType::F32 | GgmlType::F16 | GgmlType::BF16)
+/// K types accepted (those with a dot-product kernel).
+pub fn k_supported(ty: GgmlType) -> bool {
+    kernels::table().get(ty).is_some() && kernels::vec_dot_type(ty).is_some()
 }
 
-/// Scratch per thread: Q row (f32, rounded to K's type), V accumulator and a V row.
-pub fn per_thread(dk: i64, dv: i64) -> usize {
-    pad((dk.max(0) as usize + 2 * dv.max(0) as usize) * 4)
+/// V types accepted.
+pub fn v_supported(ty: GgmlType) -> bool {
+    can_to_f32(ty)
 }
 
-/// Dot of a K row (type `ty`, contiguous) with `q` (already rounded to that type).
-///
-/// # Safety
-/// `k` valid for one row of `q.len()` elements.
-unsafe fn kq_dot(ty: GgmlType, k: *const u8, q: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let n = q.len();
-    let n8 = n / 8 * 8;
-    let get = |i: usize| -> f32 {
-        match ty {
-            GgmlType::F16 => f16_to_f32(*(k as *const u16).add(i)),
-            GgmlType::BF16 => f32::from_bits((*(k as *const u16).add(i) as u32) << 16),
-            _ => *(k as *const f32).add(i),
-        }
-    };
-    for c in (0..n8).step_by(8) {
-        for j in 0..8 {
-            acc[j] += get(c + j) * q[c + j];
-        }
-    }
-    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (i, &qi) in q.iter().enumerate().skip(n8) {
-        s += get(i) * qi;
-    }
-    s
+/// Exact scratch bytes per thread: V accumulator (f32), V row (f32), f16 round-trip row,
+/// converted Q row (last: always written).
+pub fn per_thread_bytes(q: &Tensor<'_>, k: &Tensor<'_>, v: &Tensor<'_>) -> usize {
+    let dv = v.ne[0].max(0) as usize;
+    let dk = q.ne[0].max(0) as usize;
+    let qb = kernels::act_row_size(k.ty, dk).unwrap_or(dk * 4);
+    slot_head(dv) + qb
+}
+
+/// Bytes before the Q row in a thread's slot.
+fn slot_head(dv: usize) -> usize {
+    dv * 4 + dv * 4 + pad(dv * 2)
+}
+
+/// `acc` rounded to f16 precision, in place (SIMD slice conversions when F16C exists).
+fn round_slice_f16(acc: &mut [f32], h: &mut [f16]) {
+    h.convert_from_f32_slice(acc);
+    h.convert_to_f32_slice(acc);
 }
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
@@ -68,17 +67,29 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let n_kv = kt.ne[1] as usize;
     let rk2 = nq2 / kt.ne[2] as usize;
     let rv2 = nq2 / v.ne[2] as usize;
-    // SAFETY: this thread's scratch (see per_thread).
-    let (vkq, vtmp, qq) = unsafe {
-        let base = ctx.ws.add(ith * per_thread(dk as i64, dv as i64)) as *mut f32;
+    let v16 = v.ty == GgmlType::F16;
+    let (Some(vdt), Some(kk)) = (kernels::vec_dot_type(kt.ty), kernels::table().get(kt.ty)) else {
+        ctx.fail();
+        return;
+    };
+    let vec_dot = kk.vec_dot;
+    let qb = kernels::act_row_size(kt.ty, dk).unwrap_or(dk * 4);
+    let k_row = kt.ty.type_size() * (dk / kt.ty.block_size());
+    let (r0, r1) = split(q.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    let slot = pad(slot_head(dv) + qb);
+    // SAFETY: this thread has rows, so it owns a slot laid out as in `per_thread_bytes`.
+    let (vkq, vtmp, h16, qq) = unsafe {
+        let base = ctx.ws.add(ith * slot);
         (
-            std::slice::from_raw_parts_mut(base, dv),
-            std::slice::from_raw_parts_mut(base.add(dv), dv),
-            std::slice::from_raw_parts_mut(base.add(2 * dv), dk),
+            std::slice::from_raw_parts_mut(base as *mut f32, dv),
+            std::slice::from_raw_parts_mut(base.add(dv * 4) as *mut f32, dv),
+            std::slice::from_raw_parts_mut(base.add(dv * 8) as *mut f16, dv),
+            std::slice::from_raw_parts_mut(base.add(slot_head(dv)), qb),
         )
     };
-    let v16 = v.ty == GgmlType::F16;
-    let (r0, r1) = split(q.nrows(), ith, nth);
     for ir in r0..r1 {
         let iq1 = ir % nq1;
         let iq2 = (ir / nq1) % nq2;
@@ -88,14 +99,11 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
         // SAFETY: all rows below are in range: k/v rows ic < n_kv, heads reduced by the GQA
         // ratio, mask row iq1 < mask.ne1 (checked at build).
         unsafe {
-            let pq = q.row(iq1, iq2, iq3);
-            for (i, x) in qq.iter_mut().enumerate() {
-                let v = *(pq.add(i * q.nb[0]) as *const f32);
-                *x = match kt.ty {
-                    GgmlType::F16 => round_f16(v),
-                    GgmlType::BF16 => round_bf16(v),
-                    _ => v,
-                };
+            // Q rows are contiguous (checked by `supports`).
+            let pq = std::slice::from_raw_parts(q.row(iq1, iq2, iq3) as *const f32, dk);
+            if kernels::quantize_activations(vdt, pq, qq).is_err() {
+                ctx.fail();
+                return;
             }
             vkq.fill(0.0);
             let mut s_sum = 0.0f32;
@@ -108,7 +116,8 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 if mv == f32::NEG_INFINITY {
                     continue;
                 }
-                let mut s = kq_dot(kt.ty, kt.row(ic, ik2, iq3), qq) * scale;
+                let kr = std::slice::from_raw_parts(kt.row(ic, ik2, iq3), k_row);
+                let mut s = vec_dot(dk, kr, qq) * scale;
                 if softcap != 0.0 {
                     s = softcap * s.tanh();
                 }
@@ -119,24 +128,25 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                     m = s;
                     ms = (m_old - m).exp();
                     for x in vkq.iter_mut() {
-                        *x = if v16 { round_f16(*x * ms) } else { *x * ms };
+                        *x *= ms;
+                    }
+                    if v16 {
+                        round_slice_f16(vkq, h16);
                     }
                 } else {
                     vs = (s - m).exp();
                 }
                 let pv = v.row(ic, iv2, iq3);
+                if !row_to_f32(v.ty, pv, vtmp) {
+                    ctx.fail();
+                    return;
+                }
+                for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
+                    *x += y * vs;
+                }
                 if v16 {
-                    for (i, x) in vkq.iter_mut().enumerate() {
-                        *x = round_f16(*x + f16_to_f32(*(pv as *const u16).add(i)) * vs);
-                    }
-                } else {
-                    if !row_to_f32(v.ty, pv, vtmp) {
-                        ctx.fail();
-                        return;
-                    }
-                    for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
-                        *x += y * vs;
-                    }
+                    // Upstream accumulates F16 V in f16 (`VKQ16`): round after each update.
+                    round_slice_f16(vkq, h16);
                 }
                 s_sum = s_sum * ms + vs;
             }

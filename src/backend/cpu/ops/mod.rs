@@ -63,11 +63,7 @@ fn unsupported(g: &Graph<'_>, node: TensorId, what: String) -> Error {
 /// Checks that the CPU backend can run `node` (types, layouts).
 pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
     let t = g.tensor(node)?;
-    let src: Vec<_> = g
-        .src(node)
-        .into_iter()
-        .map(|s| s.and_then(|s| g.tensor(s).ok()))
-        .collect();
+    let src = g.src(node).map(|s| s.and_then(|s| g.tensor(s).ok()));
     let s = |i: usize| src.get(i).copied().flatten();
     let ty = |i: usize| s(i).map(|t| t.ty);
     let f32_only = |tys: &[Option<GgmlType>]| tys.iter().flatten().all(|&t| t == GgmlType::F32);
@@ -91,14 +87,21 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
         Op::SetRows => can_from_f32(t.ty) && matches!(ty(0), Some(GgmlType::F32 | GgmlType::F16)),
         Op::Cpy => {
             let from = ty(0).unwrap_or(t.ty);
-            from == t.ty && !t.ty.is_quantized() || (can_to_f32(from) && can_from_f32(t.ty))
+            let byte_copy = s(0).is_some_and(|x| {
+                x.ty == t.ty && (!t.ty.is_quantized() || (x.is_contiguous() && t.is_contiguous()))
+            });
+            let quant_rows_ok = !(from.is_quantized() || t.ty.is_quantized())
+                || s(0).is_some_and(|x| x.ne[0] == t.ne[0]);
+            byte_copy || (can_to_f32(from) && can_from_f32(t.ty) && quant_rows_ok)
         }
         Op::Rope(_) => f32_only(&[Some(t.ty), ty(0)]),
         Op::SoftMax { .. } => f32_only(&[Some(t.ty), ty(0)]),
         Op::FlashAttnExt { .. } => {
             ty(0) == Some(GgmlType::F32)
-                && flash_attn::kv_supported(ty(1).unwrap_or(GgmlType::F32))
-                && flash_attn::kv_supported(ty(2).unwrap_or(GgmlType::F32))
+                && (0..3).all(|i| s(i).is_some_and(|t| t.is_contiguous_rows()))
+                && flash_attn::k_supported(ty(1).unwrap_or(GgmlType::I32))
+                && flash_attn::v_supported(ty(2).unwrap_or(GgmlType::I32))
+                && s(3).map(|m| m.ty == GgmlType::F16).unwrap_or(true)
         }
         Op::Concat(_) | Op::Repeat => !t.ty.is_quantized(),
     };
@@ -114,36 +117,109 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
     }
 }
 
-/// Planned scratch bytes `node` needs with `n_threads` threads.
-pub fn workspace_size(g: &Graph<'_>, node: TensorId, n_threads: usize) -> usize {
+/// Planned scratch bytes `node` needs with `n_threads` threads. Exact: the last byte of
+/// every workspace is written by the op (per-thread rows are counted only for threads that
+/// get rows, the last one unpadded), so the arena size the planner reports is the peak touched.
+pub fn workspace_size(
+    g: &Graph<'_>,
+    node: TensorId,
+    n_threads: usize,
+    split_threshold: u64,
+) -> usize {
     let Ok(t) = g.tensor(node) else { return 0 };
-    let src0 = g.src(node)[0].and_then(|s| g.tensor(s).ok());
-    let src1 = g.src(node)[1].and_then(|s| g.tensor(s).ok());
+    let n_threads = if worth_splitting(g, node, split_threshold) {
+        n_threads
+    } else {
+        1
+    };
+    let srcs = g.src(node);
+    let src = |i: usize| srcs[i].and_then(|s| g.tensor(s).ok());
     let nth = n_threads.max(1);
-    let row_f32 = |ne0: i64| pad(ne0.max(0) as usize * 4);
+    let nrows = |x: &crate::tensor::Tensor<'_>| x.nrows().max(0) as usize;
+    let ne0 = |x: &crate::tensor::Tensor<'_>| x.ne[0].max(0) as usize;
     match g.op(node) {
-        Op::MulMat => match (src0, src1) {
+        Op::MulMat => match (src(0), src(1)) {
             (Some(a), Some(b)) => mul_mat::workspace(a, b, nth),
             _ => 0,
         },
-        Op::MulMatId => match (src0, src1) {
+        Op::MulMatId => match (src(0), src(1)) {
             (Some(a), Some(b)) => mul_mat_id::workspace(a, b, t, nth),
             _ => 0,
         },
-        Op::Cpy | Op::SetRows => src0.map_or(0, |s| nth * row_f32(s.ne[0])),
-        Op::GetRows => 0,
-        Op::SoftMax { .. } => nth * row_f32(t.ne[0]),
-        Op::Argsort(_) | Op::TopK(_) => src0.map_or(0, |s| nth * row_f32(s.ne[0])),
-        Op::Rope(p) => nth * row_f32(p.n_dims as i64),
-        Op::FlashAttnExt { .. } => {
-            let (q, k, v) = (src0, src1, g.src(node)[2].and_then(|s| g.tensor(s).ok()));
-            match (q, k, v) {
-                (Some(q), Some(_), Some(v)) => nth * flash_attn::per_thread(q.ne[0], v.ne[0]),
-                _ => 0,
-            }
+        Op::Cpy => match src(0) {
+            Some(s) if cpy::uses_rows(s, t) => per_thread(nrows(s), nth, ne0(s) * 4),
+            _ => 0,
+        },
+        Op::SetRows => src(0).map_or(0, |s| per_thread(nrows(s), nth, ne0(s) * 4)),
+        Op::SoftMax { .. } | Op::Argsort(_) | Op::TopK(_) => {
+            src(0).map_or(0, |s| per_thread(nrows(s), nth, ne0(s) * 4))
         }
+        Op::Rope(p) => per_thread(nrows(t), nth, p.n_dims.max(0) as usize * 4),
+        Op::FlashAttnExt { .. } => match (src(0), src(1), src(2)) {
+            (Some(q), Some(k), Some(v)) => {
+                per_thread(nrows(q), nth, flash_attn::per_thread_bytes(q, k, v))
+            }
+            _ => 0,
+        },
         _ => 0,
     }
+}
+
+/// Work (roughly, element operations) below which a node runs on one thread: splitting it
+/// would cost more in synchronisation than it saves.
+pub const SPLIT_THRESHOLD: u64 = 1 << 16;
+
+/// Whether `node` is big enough to split across threads (work at least `threshold`).
+pub fn worth_splitting(g: &Graph<'_>, node: TensorId, threshold: u64) -> bool {
+    let Ok(t) = g.tensor(node) else { return false };
+    let out = t.nelements().max(0) as u64;
+    let src = |i: usize| g.src(node)[i].and_then(|s| g.tensor(s).ok());
+    let work = match g.op(node) {
+        Op::MulMat | Op::MulMatId => {
+            out.saturating_mul(src(0).map_or(1, |a| a.ne[0].max(1) as u64))
+        }
+        Op::FlashAttnExt { .. } => match (src(0), src(1)) {
+            (Some(q), Some(k)) => {
+                (q.nelements().max(0) as u64).saturating_mul(k.ne[1].max(1) as u64) * 2
+            }
+            _ => out,
+        },
+        Op::SoftMax { .. } | Op::Rope(_) | Op::Argsort(_) | Op::TopK(_) => out * 8,
+        Op::Cpy | Op::SetRows | Op::GetRows => out * 4,
+        _ => out,
+    };
+    work >= threshold
+}
+
+/// Threads that get at least one of `nr` rows from [`super::exec::split`].
+pub fn active_threads(nr: usize, nth: usize) -> usize {
+    if nr == 0 {
+        return 0;
+    }
+    let dr = nr.div_ceil(nth.max(1));
+    nr.div_ceil(dr)
+}
+
+/// Exact bytes for one `bytes`-row per active thread, rows `pad(bytes)` apart.
+pub fn per_thread(nr: usize, nth: usize, bytes: usize) -> usize {
+    let a = active_threads(nr, nth);
+    if a == 0 || bytes == 0 {
+        0
+    } else {
+        (a - 1) * pad(bytes) + bytes
+    }
+}
+
+/// This thread's scratch row of `n` elements of `T` (rows `pad(n * size_of::<T>())` apart).
+///
+/// # Safety
+/// Only for a thread that has rows (`r0 < r1` from `split`), in a node whose workspace was
+/// sized with [`per_thread`] for the same row count.
+pub unsafe fn thread_slot<'w, T>(ctx: &NodeCtx<'_>, ith: usize, n: usize) -> &'w mut [T] {
+    std::slice::from_raw_parts_mut(
+        ctx.ws.add(ith * pad(n * std::mem::size_of::<T>())) as *mut T,
+        n,
+    )
 }
 
 /// Rounds a scratch size up to a cache line.

@@ -5,7 +5,7 @@
 use crate::backend::cpu::exec::{split, NodeCtx};
 use crate::graph::{Op, RopeMode, RopeParams};
 
-use super::pad;
+use super::thread_slot;
 
 /// YaRN correction dims `[start, end]` (as `ggml_rope_yarn_corr_dims`).
 pub fn yarn_corr_dims(
@@ -64,10 +64,12 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
         rp.beta_fast,
         rp.beta_slow,
     );
-    // SAFETY: one padded row of n_dims floats per thread in the workspace.
-    let cache =
-        unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(nd * 4)) as *mut f32, nd) };
     let (r0, r1) = split(d.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    // SAFETY: this thread has rows, so it has a workspace slot.
+    let cache: &mut [f32] = unsafe { thread_slot(ctx, ith, nd) };
     let mut last_i2 = usize::MAX;
     for ir in r0..r1 {
         let (i1, i2, i3) = d.unravel(ir);

@@ -5,15 +5,17 @@ use crate::backend::cpu::convert::{row_from_f32, row_to_f32};
 use crate::backend::cpu::exec::{split, NodeCtx};
 use crate::quant::GgmlType;
 
-use super::pad;
+use super::thread_slot;
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let (b, c, d) = (ctx.s(0), ctx.s(1), ctx.dst);
     let ne0 = b.ne[0] as usize;
-    // SAFETY: each thread owns one padded f32 row of the workspace.
-    let tmp =
-        unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(ne0 * 4)) as *mut f32, ne0) };
     let (r0, r1) = split(b.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    // SAFETY: this thread has rows, so it has a workspace slot.
+    let tmp: &mut [f32] = unsafe { thread_slot(ctx, ith, ne0) };
     for ir in r0..r1 {
         let (i1, i2, i3) = b.unravel(ir);
         // SAFETY: index element exists (c broadcasts over b's dims 2, 3); the destination row is

@@ -6,7 +6,7 @@ use crate::backend::cpu::exec::{split, NodeCtx};
 use crate::graph::Op;
 use crate::quant::GgmlType;
 
-use super::pad;
+use super::thread_slot;
 
 /// ALiBi slope of head `h` of `n_head` (1 when `max_bias == 0`).
 pub fn alibi_slope(max_bias: f32, h: u32, n_head: u32) -> f32 {
@@ -31,10 +31,12 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let mask = ctx.src[1];
     let sinks = ctx.src[2];
     let ne0 = a.ne[0] as usize;
-    // SAFETY: one padded row per thread in the workspace.
-    let wp =
-        unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(ne0 * 4)) as *mut f32, ne0) };
     let (r0, r1) = split(a.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    // SAFETY: this thread has rows, so it has a workspace slot.
+    let wp: &mut [f32] = unsafe { thread_slot(ctx, ith, ne0) };
     for ir in r0..r1 {
         let (i1, i2, i3) = a.unravel(ir);
         let slope = alibi_slope(max_bias, i2 as u32, a.ne[2] as u32);

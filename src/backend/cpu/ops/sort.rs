@@ -1,9 +1,11 @@
 //! `argsort`, `top_k` and `argmax` over rows (f32 in, I32 indices out).
 
 use crate::backend::cpu::exec::{split, NodeCtx};
+use std::cmp::Ordering::Equal;
+
 use crate::graph::{Op, SortOrder};
 
-use super::pad;
+use super::thread_slot;
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     let (a, d) = (ctx.s(0), ctx.dst);
@@ -27,10 +29,12 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
         }
         return;
     }
-    // SAFETY: one padded row of i32 per thread in the workspace.
-    let idx =
-        unsafe { std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(ne0 * 4)) as *mut i32, ne0) };
     let (r0, r1) = split(a.nrows(), ith, nth);
+    if r0 >= r1 {
+        return;
+    }
+    // SAFETY: this thread has rows, so it has a workspace slot.
+    let idx: &mut [i32] = unsafe { thread_slot(ctx, ith, ne0) };
     for ir in r0..r1 {
         let (i1, i2, i3) = a.unravel(ir);
         // SAFETY: rows in range; idx values are < ne0.
@@ -41,11 +45,15 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 *x = i as i32;
             }
             let desc = !matches!(ctx.op, Op::Argsort(SortOrder::Asc));
-            // Stable sort: ties keep index order.
+            // Ties keep index order (an unstable sort with the index as tie-break: no allocation).
             if desc {
-                idx.sort_by(|&x, &y| v(y).partial_cmp(&v(x)).unwrap_or(std::cmp::Ordering::Equal));
+                idx.sort_unstable_by(|&x, &y| {
+                    v(y).partial_cmp(&v(x)).unwrap_or(Equal).then(x.cmp(&y))
+                });
             } else {
-                idx.sort_by(|&x, &y| v(x).partial_cmp(&v(y)).unwrap_or(std::cmp::Ordering::Equal));
+                idx.sort_unstable_by(|&x, &y| {
+                    v(x).partial_cmp(&v(y)).unwrap_or(Equal).then(x.cmp(&y))
+                });
             }
             let pd = d.row(i1, i2, i3) as *mut i32;
             for (i, &x) in idx.iter().take(d.ne[0] as usize).enumerate() {

@@ -349,9 +349,9 @@ unsafe fn rows_tq2_0<const NY: usize>(
     }
 }
 
-rows_wrapper!(q4_k, rows_q45_k[false,], GgmlType::Q4_K, GgmlType::Q8_K, [1, 2, 3, 4]);
+rows_wrapper!(q4_k, rows_q45_k[false,], GgmlType::Q4_K, GgmlType::Q8_K, [1]);
 rows_wrapper!(q5_k, rows_q45_k[true,], GgmlType::Q5_K, GgmlType::Q8_K, [1, 2, 3, 4]);
-rows_wrapper!(q6_k, rows_q6_k[], GgmlType::Q6_K, GgmlType::Q8_K, [1, 2, 3, 4]);
+rows_wrapper!(q6_k, rows_q6_k[], GgmlType::Q6_K, GgmlType::Q8_K, [1, 2]);
 rows_wrapper!(q3_k, rows_q23_k[true,], GgmlType::Q3_K, GgmlType::Q8_K, [1, 2, 3, 4]);
 rows_wrapper!(q2_k, rows_q23_k[false,], GgmlType::Q2_K, GgmlType::Q8_K, [1, 2, 3, 4]);
 rows_wrapper!(iq4_xs, rows_iq4_xs[], GgmlType::IQ4_XS, GgmlType::Q8_K, [1, 2, 3, 4]);
