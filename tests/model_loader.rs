@@ -39,7 +39,7 @@ fn every_corpus_model_loads() {
     for e in std::fs::read_dir(dir.join("data/models")).expect("models dir") {
         let p = e.expect("entry").path();
         if p.extension().is_some_and(|x| x == "gguf") {
-            let m = Model::load(&[p.clone()], &ModelParams::default());
+            let m = Model::load(std::slice::from_ref(&p), &ModelParams::default());
             assert!(m.is_ok(), "{}: {:?}", p.display(), m.err());
             n += 1;
         }
@@ -145,7 +145,7 @@ fn missing_tensor_and_unknown_arch_are_named() {
         return;
     };
     let p = rewrite(&src, "blk.1.ffn_up.weight", &|_, v| v.clone());
-    let e = Model::load(&[p.clone()], &ModelParams::default())
+    let e = Model::load(std::slice::from_ref(&p), &ModelParams::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -162,7 +162,7 @@ fn missing_tensor_and_unknown_arch_are_named() {
             v.clone()
         }
     });
-    let e = Model::load(&[p.clone()], &ModelParams::default())
+    let e = Model::load(std::slice::from_ref(&p), &ModelParams::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
