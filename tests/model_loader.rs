@@ -168,7 +168,7 @@ fn missing_tensor_and_unknown_arch_are_named() {
         .unwrap_or_default();
     // vocab-only loading does not need the architecture's hyper-parameters
     let vocab_only = Model::load(
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &ModelParams {
             vocab_only: true,
             ..Default::default()
