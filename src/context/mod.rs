@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod params;
 mod run;
+mod state;
 
 pub use batch::{output_row, split_simple, BatchView, Prepared};
 pub use params::{resolve, CParams, ContextParams};
