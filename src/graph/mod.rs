@@ -337,7 +337,7 @@ impl<'a> Graph<'a> {
             name,
         };
         let end = offset.checked_add(t.nbytes());
-        if end.map_or(true, |e| e > src.nbytes()) {
+        if end.map(|e| e > src.nbytes()).unwrap_or(true) {
             return Err(Error::invalid(format!(
                 "view {ne:?} at offset {offset} reaches past {} ({} bytes)",
                 src.name,
