@@ -253,6 +253,7 @@ fn synthetic_variants_match_upstream() {
                 "add_bos" => d.add_bos = Some(b),
                 "add_eos" => d.add_eos = Some(b),
                 "merges" => d.merges = Some(derive_merges(&d.tokens)),
+                "unk" => d.special_ids[4] = Some(val.parse().expect("unk id")),
                 _ => panic!("unknown override {k}"),
             }
         }

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod bpe;
+mod detok;
 mod hash;
 mod load;
 mod load_special;
@@ -21,6 +22,7 @@ pub mod pretokenize;
 #[rustfmt::skip]
 mod pretok_table;
 pub mod regex;
+mod rwkv;
 mod split_custom;
 mod spm;
 mod stdhash;
@@ -56,6 +58,8 @@ pub mod vocab_type {
     pub const RWKV: i32 = 5;
     /// PLaMo-2.
     pub const PLAMO2: i32 = 6;
+    /// Upstream's test vocabulary (rolling hash).
+    pub const TEST: i32 = 7;
 }
 
 /// `llama_token_attr` bits.

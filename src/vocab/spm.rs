@@ -17,10 +17,10 @@ struct Sym {
 }
 
 struct Bigram {
-    left: usize,
-    right: usize,
     score: f32,
-    size: usize,
+    left: u32,
+    right: u32,
+    size: u32,
 }
 
 impl PartialEq for Bigram {
@@ -44,30 +44,20 @@ impl Ord for Bigram {
     }
 }
 
-fn try_add(
-    v: &Vocab,
-    text: &[u8],
-    syms: &[Sym],
-    heap: &mut BinaryHeap<Bigram>,
-    left: isize,
-    right: isize,
-) {
+fn bigram(v: &Vocab, text: &[u8], syms: &[Sym], left: isize, right: isize) -> Option<Bigram> {
     if left < 0 || right < 0 {
-        return;
+        return None;
     }
     let (l, r) = (syms[left as usize], syms[right as usize]);
     let size = l.n + r.n;
-    let Some(piece) = text.get(l.start..l.start + size) else {
-        return;
-    };
-    if let Some(t) = v.text_to_token(piece) {
-        heap.push(Bigram {
-            left: left as usize,
-            right: right as usize,
-            score: v.token_score(t),
-            size,
-        });
-    }
+    let piece = text.get(l.start..l.start + size)?;
+    let t = v.text_to_token(piece)?;
+    Some(Bigram {
+        left: left as u32,
+        right: right as u32,
+        score: v.token_score(t),
+        size: size as u32,
+    })
 }
 
 /// Tokenize already-escaped text (spaces replaced by U+2581), appending to `out`.
@@ -86,24 +76,25 @@ pub(crate) fn tokenize(v: &Vocab, text: &[u8], out: &mut Vec<i32>) {
             next,
         });
     }
-    let mut heap = BinaryHeap::new();
-    for i in 1..syms.len() {
-        try_add(v, text, &syms, &mut heap, i as isize - 1, i as isize);
-    }
+    let seed: Vec<Bigram> = (1..syms.len())
+        .filter_map(|i| bigram(v, text, &syms, i as isize - 1, i as isize))
+        .collect();
+    let mut heap = BinaryHeap::from(seed);
     while let Some(b) = heap.pop() {
-        let (l, r) = (syms[b.left], syms[b.right]);
-        if l.n == 0 || r.n == 0 || l.n + r.n != b.size {
+        let (bl, br) = (b.left as usize, b.right as usize);
+        let (l, r) = (syms[bl], syms[br]);
+        if l.n == 0 || r.n == 0 || l.n + r.n != b.size as usize {
             continue;
         }
-        syms[b.left].n += r.n;
-        syms[b.right].n = 0;
-        syms[b.left].next = r.next;
+        syms[bl].n += r.n;
+        syms[br].n = 0;
+        syms[bl].next = r.next;
         if r.next >= 0 {
-            syms[r.next as usize].prev = b.left as isize;
+            syms[r.next as usize].prev = bl as isize;
         }
-        let (p, nx) = (syms[b.left].prev, syms[b.left].next);
-        try_add(v, text, &syms, &mut heap, p, b.left as isize);
-        try_add(v, text, &syms, &mut heap, b.left as isize, nx);
+        let (p, nx) = (syms[bl].prev, syms[bl].next);
+        heap.extend(bigram(v, text, &syms, p, bl as isize));
+        heap.extend(bigram(v, text, &syms, bl as isize, nx));
     }
     let mut i: isize = if syms.is_empty() { -1 } else { 0 };
     while i >= 0 {

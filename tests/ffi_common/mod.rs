@@ -83,6 +83,8 @@ fn extract(tarball: &Path, into: &Path) -> Option<PathBuf> {
         .arg("--wildcards")
         .arg("*/vendor/llama.cpp/include/*")
         .arg("*/vendor/llama.cpp/ggml/include/*")
+        .arg("*/vendor/llama.cpp/examples/simple/*")
+        .arg("*/vendor/llama.cpp/examples/simple-chat/*")
         .status()
         .ok()?;
     if !st.success() {
@@ -117,7 +119,7 @@ pub fn upstream_llama_cpp() -> Option<PathBuf> {
     }
     let _ = std::fs::create_dir_all(&cache);
     let ok = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:"])
+        .args(["-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python"])
         .arg(format!("llama-cpp-python=={SDIST_VERSION}"))
         .arg("-d")
         .arg(&cache)

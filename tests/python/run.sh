@@ -35,7 +35,7 @@ CACHE="$ROOT/target/upstream-sdist"
 if [ -z "$SDIST" ]; then
     if [ ! -f "$CACHE/llama_cpp_python-$VERSION.tar.gz" ]; then
         mkdir -p "$CACHE"
-        "$VENV/bin/pip" download -q --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$CACHE"
+        "$VENV/bin/pip" download -q --no-deps --no-binary llama-cpp-python "llama-cpp-python==$VERSION" -d "$CACHE"
     fi
     SDIST="$CACHE/llama_cpp_python-$VERSION.tar.gz"
 fi

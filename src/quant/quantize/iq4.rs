@@ -39,16 +39,36 @@ fn best_index(values: &[i8; 16], x: f32) -> u8 {
     }
 }
 
+/// Weights of one 32-value block: `x^2`, or with importance weights `qw`,
+/// `qw * sqrt(sigma2 + x^2)` (`sigma2` from the whole super-block).
+fn block_weights(xb: &[f32], qw: Option<&[f32]>, sigma2: f32) -> [f32; 32] {
+    let mut weight = [0.0f32; 32];
+    for j in 0..32 {
+        weight[j] = match qw {
+            Some(qw) => qw[j] * (sigma2 + xb[j] * xb[j]).sqrt(),
+            None => xb[j] * xb[j],
+        };
+    }
+    weight
+}
+
+/// `2 / n * sum(x^2)` over a super-block, in upstream's order.
+fn sigma2(x: &[f32]) -> f32 {
+    let mut s = 0.0f32;
+    for &v in x {
+        s += v * v;
+    }
+    s * (2.0 / x.len() as f32)
+}
+
 /// Best scale for one 32-value block `xb`, writing its first-pass levels into `lb`.
 /// `None` when the block is (nearly) all zero.
-fn fit_block(xb: &[f32], lb: &mut [u8]) -> Option<f32> {
+fn fit_block(xb: &[f32], weight: &[f32; 32], lb: &mut [u8]) -> Option<f32> {
     let values = &KVALUES_IQ4NL;
     let v0 = values[0] as f32;
-    let mut weight = [0.0f32; 32];
     let mut amax = 0.0f32;
     let mut max = 0.0f32;
-    for (j, &v) in xb.iter().enumerate() {
-        weight[j] = v * v;
+    for &v in xb.iter() {
         let ax = v.abs();
         if ax > amax {
             amax = ax;
@@ -101,8 +121,14 @@ fn pack_nibbles(levels: &[u8], qs: &mut [u8]) {
 }
 
 pub(super) fn quantize_block_iq4_nl(x: &[f32], y: &mut [u8]) {
+    quantize_iq4_nl(x, None, y);
+}
+
+/// One IQ4_NL block, with importance weights `qw` (32 values) when given.
+pub(super) fn quantize_iq4_nl(x: &[f32], qw: Option<&[f32]>, y: &mut [u8]) {
     let mut levels = [0u8; 32];
-    let scale = fit_block(x, &mut levels).unwrap_or(0.0);
+    let weight = block_weights(x, qw, if qw.is_some() { sigma2(x) } else { 0.0 });
+    let scale = fit_block(x, &weight, &mut levels).unwrap_or(0.0);
     put_f16(&mut y[0..2], scale);
     let id = if scale != 0.0 { 1.0 / scale } else { 0.0 };
     for j in 0..32 {
@@ -112,13 +138,20 @@ pub(super) fn quantize_block_iq4_nl(x: &[f32], y: &mut [u8]) {
 }
 
 pub(super) fn quantize_block_iq4_xs(x: &[f32], y: &mut [u8]) {
+    quantize_iq4_xs(x, None, y);
+}
+
+/// One IQ4_XS super-block, with importance weights `qw` (256 values) when given.
+pub(super) fn quantize_iq4_xs(x: &[f32], qw: Option<&[f32]>, y: &mut [u8]) {
     let mut levels = [0u8; 256];
+    let s2 = if qw.is_some() { sigma2(x) } else { 0.0 };
     let mut scales = [0.0f32; 8];
     let mut max_scale = 0.0f32;
     let mut amax_scale = 0.0f32;
     for ib in 0..8 {
         let xb = &x[32 * ib..32 * ib + 32];
-        match fit_block(xb, &mut levels[32 * ib..32 * ib + 32]) {
+        let weight = block_weights(xb, qw.map(|w| &w[32 * ib..32 * ib + 32]), s2);
+        match fit_block(xb, &weight, &mut levels[32 * ib..32 * ib + 32]) {
             None => scales[ib] = 0.0,
             Some(d) => {
                 scales[ib] = d;
