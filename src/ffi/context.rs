@@ -908,11 +908,14 @@ pub unsafe extern "C" fn llama_get_embeddings_seq(
     ctx: *mut llama_context,
     seq_id: llama_seq_id,
 ) -> *mut f32 {
-    unsupported!(
+    with_ctx_mut(
         "llama_get_embeddings_seq",
-        std::ptr::null_mut(),
         ctx,
-        seq_id
+        std::ptr::null_mut(),
+        |c| match c.ctx.embeddings_seq(seq_id) {
+            Some(e) => e.as_ptr() as *mut f32,
+            None => std::ptr::null_mut(),
+        },
     )
 }
 
