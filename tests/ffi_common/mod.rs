@@ -119,7 +119,14 @@ pub fn upstream_llama_cpp() -> Option<PathBuf> {
     }
     let _ = std::fs::create_dir_all(&cache);
     let ok = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            "llama-cpp-python",
+        ])
         .arg(format!("llama-cpp-python=={SDIST_VERSION}"))
         .arg("-d")
         .arg(&cache)
