@@ -32,7 +32,7 @@ fn engine_allocation_within_plan() {
         let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
         n.ends_with("Q8_0.gguf") || n.ends_with("Q4_K_M.gguf")
     }) {
-        let model = match Model::load(&[path.clone()], &ModelParams::default()) {
+        let model = match Model::load(std::slice::from_ref(path), &ModelParams::default()) {
             Ok(m) => Arc::new(m),
             Err(e) => panic!("{}: {e}", path.display()),
         };
