@@ -46,7 +46,9 @@ pub fn install_panic_hook() {
             let inside = DEPTH.with(|d| d.get()) > 0;
             // library worker threads: rayon's, and the CPU backend's pool ("ferrollama-cpu-N")
             let on_worker = rayon::current_thread_index().is_some()
-                || std::thread::current().name().is_some_and(|n| n.starts_with("ferrollama-"));
+                || std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("ferrollama-"));
             if !inside && !on_worker {
                 previous(info);
                 return;
