@@ -40,7 +40,8 @@ def main() -> None:
             t0 = time.perf_counter()
             toks = m.tokenize(t, add_special=True, parse_special=False)
             best = min(best, time.perf_counter() - t0)
-        print(f"{v:16} {len(t)} bytes -> {len(toks)} tokens: best {best * 1e3:.1f} ms")
+        checksum = sum((i + 1) * x for i, x in enumerate(toks)) % (1 << 64)
+        print(f"{v:16} {len(t)} bytes -> {len(toks)} tokens: best {best * 1e3:.1f} ms  checksum {checksum}")
         m.close()
 
 

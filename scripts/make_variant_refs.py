@@ -31,6 +31,7 @@ VARIANTS = [
     # ASCII texts only: upstream's RWKV loop never ends on a byte path that holds no token
     ("rwkv-gpt2", "gpt-2", {"model": "rwkv", "unk": 0}),
     ("test-gpt2", "gpt-2", {"model": "test"}),
+    ("plamo2-spm", "llama-spm", {"model": "plamo2"}),
 ]
 KEYS = {
     "model": ("tokenizer.ggml.model", gguf.GGUFValueType.STRING),

@@ -1,6 +1,7 @@
 //! examples/c/simple.c, built with a C compiler against include/ and the cdylib, run on the
 //! ../shared models: its greedy tokens must be upstream's (`d_gen` of the reference corpus, for
-//! the 12-token prompt of case d). The .npz files are read with python3's zipfile (stdlib only).
+//! the 12-token prompt of case d), or first diverge at a near tie, by the corpus tool's rule. The
+//! .npz files are read with python3's zipfile (stdlib only).
 
 mod ffi_common;
 
@@ -37,6 +38,23 @@ fn npz(path: &Path, member: &str) -> Vec<u8> {
     assert_eq!(&b[..6], b"\x93NUMPY");
     let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
     b[10 + hlen..].to_vec()
+}
+
+fn f32s(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The near-tie logit margin of the corpus comparison tool (../shared/tools/compare.py): a greedy
+/// run may first diverge only where upstream's top-1/top-2 margin was below it.
+fn near_tie_margin(model: &str) -> f32 {
+    match model.rsplit('-').next() {
+        Some("F32") => 1e-3,
+        Some("F16") => 1e-2,
+        Some("BF16") => 5e-2,
+        _ => 2e-1,
+    }
 }
 
 fn i32s(b: &[u8]) -> Vec<i32> {
@@ -107,7 +125,9 @@ fn simple_c_generates_upstreams_greedy_tokens() {
         let want = i32s(&npz(&reference, "d_gen"));
         let prompt = case_d_tokens(&spec_json(&npz(&reference, "spec")));
         let ids: Vec<String> = prompt.iter().map(|t| t.to_string()).collect();
+        // cargo test puts target/<profile> on LD_LIBRARY_PATH, which outranks RUNPATH: pin ours
         let run = Command::new(&exe)
+            .env("LD_LIBRARY_PATH", libdir)
             .arg(&model)
             .arg(format!("ids:{}", ids.join(",")))
             .arg(want.len().to_string())
@@ -128,9 +148,21 @@ fn simple_c_generates_upstreams_greedy_tokens() {
             .filter(|s| !s.is_empty())
             .map(|s| s.parse().expect("id"))
             .collect();
-        assert_eq!(got, want, "{name}: greedy tokens differ from upstream");
+        let margin = f32s(&npz(&reference, "d_margin"));
+        let k = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        if k < want.len() {
+            assert!(
+                k < got.len() && margin[k] < near_tie_margin(name),
+                "{name}: greedy tokens diverge from upstream at step {k} (reference margin {}):\n ours {got:?}\n upstream {want:?}",
+                margin.get(k).copied().unwrap_or(f32::NAN)
+            );
+            eprintln!(
+                "{name}: diverges at step {k}, a near tie (reference margin {})",
+                margin[k]
+            );
+        }
         checked.push(name);
     }
     let _ = std::fs::remove_file(&exe);
-    eprintln!("examples/c/simple.c matches upstream's greedy tokens on {checked:?}");
+    eprintln!("examples/c/simple.c agrees with upstream's greedy tokens (identical, or diverging only at a near tie) on {checked:?}");
 }

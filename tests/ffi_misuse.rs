@@ -250,7 +250,9 @@ fn null_pointers_give_failure_values_without_panics() {
         "compile failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // cargo test puts target/<profile> on LD_LIBRARY_PATH, which outranks RUNPATH: pin ours
     let run = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &libdir)
         .env("RUST_BACKTRACE", "1")
         .output()
         .expect("run misuse program");

@@ -178,3 +178,90 @@ fn seed_scenarios_fit() {
     }
     fit_util::remove_sparse();
 }
+
+#[test]
+fn fit_keeps_what_the_caller_set() {
+    let Some((kimi, r1)) = fit_util::sparse_models() else {
+        return;
+    };
+    let kimi = fit::ModelDesc::open(&kimi).unwrap();
+    let r1 = fit::ModelDesc::open(&r1).unwrap();
+    let sims = parse_devices(scenarios()[0].gpus, false).unwrap();
+    let base = |model: &'static fit::ModelDesc, ctx: CtxParams| FitRequest {
+        model,
+        ctx,
+        place: PlaceParams::default(),
+        gpus: alloc::describe(&sims, fit::DEFAULT_MARGIN),
+        host: DeviceDesc::new("CPU", HOST).with_margin(fit::DEFAULT_MARGIN),
+        oracle: &AnalyticOracle,
+        analytic: true,
+        n_ctx_min: 0,
+        user_set_n_ubatch: true,
+    };
+    let kimi: &'static fit::ModelDesc = Box::leak(Box::new(kimi));
+    let r1: &'static fit::ModelDesc = Box::leak(Box::new(r1));
+    // n_gpu_layers set by the caller: exactly that many positions (layers + output) on GPUs
+    let mut req = base(kimi, scenarios()[0].ctx.clone());
+    req.place.n_gpu_layers = 30;
+    let r = fit::fit(&req).unwrap();
+    let on_gpu = r.placement.layer_dev.iter().filter(|&&d| d < 8).count()
+        + (r.placement.output_dev < 8) as usize;
+    assert_eq!(on_gpu, 30);
+    assert_eq!(r.place.n_gpu_layers, 30);
+    assert!(r.plan.fits());
+    // tensor_split set by the caller: the layer split is upstream's for those proportions
+    let mut req = base(kimi, scenarios()[0].ctx.clone());
+    req.place.tensor_split = vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 2.0, 2.0];
+    let r = fit::fit(&req).unwrap();
+    let want = placement::assign_layers(
+        61,
+        62,
+        &(0..8).collect::<Vec<_>>(),
+        &req.place.tensor_split,
+        8,
+    );
+    assert_eq!(&r.placement.layer_dev[..], &want[..61]);
+    assert_eq!(r.place.tensor_split, req.place.tensor_split);
+    // a context the caller set that cannot fit: an error naming the value and the shortfall
+    let mut req = base(
+        r1,
+        CtxParams {
+            n_ctx: 163840,
+            n_seq_max: 4,
+            type_k: llama::quant::GgmlType::F32,
+            ..Default::default()
+        },
+    );
+    req.gpus = vec![DeviceDesc::new("SIM0", 24 << 30).with_margin(fit::DEFAULT_MARGIN)];
+    req.host = DeviceDesc::new("CPU", 16 << 30);
+    let e = fit::fit(&req).unwrap_err();
+    println!("{e}");
+    assert!(
+        e.context.contains("n_ctx=163840") && e.context.contains("short by"),
+        "{e}"
+    );
+    // left at 0 with a floor: the fit reduces the context and says so
+    let mut req = base(
+        r1,
+        CtxParams {
+            n_ctx: 0,
+            n_seq_max: 1,
+            type_k: llama::quant::GgmlType::F32,
+            ..Default::default()
+        },
+    );
+    req.gpus = vec![DeviceDesc::new("SIM0", 24 << 30).with_margin(fit::DEFAULT_MARGIN)];
+    req.n_ctx_min = 4096;
+    let r = fit::fit(&req).unwrap();
+    assert!(
+        r.ctx.n_ctx < 163840 && r.ctx.n_ctx >= 4096,
+        "{}",
+        r.ctx.n_ctx
+    );
+    assert!(
+        r.notes.iter().any(|n| n.contains("n_ctx reduced")),
+        "{:?}",
+        r.notes
+    );
+    print!("{}", table::table(&r.plan));
+}

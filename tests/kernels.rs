@@ -66,8 +66,12 @@ fn simd_matches_scalar_for_every_type() {
 fn simd_matches_scalar(best: &KernelTable) {
     let mut rng = Rng::new(7);
     for &ty in SUPPORTED {
-        for k in ks(ty) {
-            let (m, n) = (13, 11);
+        // 11 activation rows take the row kernels; 53 (≥ every tiled threshold) the tiled
+        // GEMM where the table has one, with 37 weight rows = partial 16- and 32-row tiles.
+        for (k, (m, n)) in ks(ty)
+            .into_iter()
+            .flat_map(|k| [(k, (13, 11)), (k, (37, 53))])
+        {
             let (w, ws) = random_weights(ty, m, k, &mut rng);
             let (a, s) = random_acts(ty, n, k, &mut rng);
             let fast = run(best, ty, &w, ws, m, k, &a, s, n);
@@ -208,7 +212,8 @@ fn simd_quantizers_write_the_scalar_bytes() {
                 x[96 + j] = j as f32 - 15.5;
             }
         }
-        let cases: [(GgmlType, Quantizer); 3] = [
+        let cases: [(GgmlType, Quantizer); 4] = [
+            (GgmlType::F16, quantize::convert_row_f16),
             (GgmlType::Q8_0, quantize::quantize_row_q8_x4),
             (GgmlType::Q8_1, quantize::quantize_row_q8_x4),
             (GgmlType::Q8_K, quantize::quantize_row_q8_k),

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use llama::gguf::GgufFile;
-use llama::quant::quantize::{can_quantize, quantize_rows, quantize_rows_imatrix};
+use llama::quant::quantize::{can_quantize, from_float_row, quantize_rows_imatrix};
 use llama::quant::GgmlType;
 
 /// `../shared` beside the crate, or `None` (with a notice) when it is absent; absent with
@@ -127,7 +127,7 @@ fn corpus_tensors_match_upstream_quantization() {
             let want = q.tensor_data(t);
             let n_per_row = t.ne[0] as usize;
             let mut got = vec![0u8; want.len()];
-            if let Err(e) = quantize_rows(t.ty, &src, n_per_row, &mut got) {
+            if let Err(e) = quantize_rows_imatrix(t.ty, &src, n_per_row, None, &mut got) {
                 failures.push(format!("{q_name}: {}: {e}", t.name));
                 continue;
             }
@@ -198,6 +198,7 @@ const UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("tq1_0", 0xf4d08e01da493d3a),
     ("tq2_0", 0xf8db2e3ce1ad6fae),
     ("iq3_s", 0x7d4ac55eb7145375),
+    ("iq4_nl.from_float", 0x3268bfcb15af7ac7),
 ];
 
 /// FNV-1a 64 of the little-endian bytes of `oracle_rows()`.
@@ -314,6 +315,41 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Quantizes `x` for one table entry: a type name (`quantize_rows_imatrix`), or
+/// `<type>.from_float` (`from_float_row` per row, with the nibbles of blocks whose `d` is
+/// zero cleared, as upstream leaves stale bytes there; see the oracle script).
+fn quantize_named(
+    name: &str,
+    x: &[f32],
+    n_per_row: usize,
+    imatrix: Option<&[f32]>,
+) -> (Vec<u8>, usize) {
+    let (ty_name, from_float) = match name.strip_suffix(".from_float") {
+        Some(t) => (t, true),
+        None => (name, false),
+    };
+    let ty = type_by_name(ty_name);
+    let row_size = ty.row_size(n_per_row as u64).unwrap() as usize;
+    let mut got = vec![0u8; x.len() / n_per_row * row_size];
+    if from_float {
+        for (xr, yr) in x
+            .chunks_exact(n_per_row)
+            .zip(got.chunks_exact_mut(row_size))
+        {
+            from_float_row(ty, xr, yr).unwrap();
+        }
+        // IQ4_NL blocks: d (f16) then nibbles.
+        for b in got.chunks_exact_mut(ty.type_size()) {
+            if b[0] == 0 && b[1] & 0x7f == 0 {
+                b[2..].fill(0);
+            }
+        }
+    } else {
+        quantize_rows_imatrix(ty, x, n_per_row, imatrix, &mut got).unwrap();
+    }
+    (got, row_size)
+}
+
 fn type_by_name(name: &str) -> GgmlType {
     GgmlType::ALL
         .iter()
@@ -363,6 +399,7 @@ const SPECIAL_UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("q2_0", 0x1af27b837337d6da),
     ("tq1_0", 0x479cce21b5b2a3b4),
     ("tq2_0", 0x35e2d3debb44e90f),
+    ("iq4_nl.from_float", 0x9a212d4571da291c),
 ];
 
 /// Rows mixing non-finite and extreme values; matches `special_rows()` of the Python script.
@@ -410,10 +447,7 @@ fn check_hashes_imatrix(
     );
     let mut failures = Vec::new();
     for &(name, want_hash) in table {
-        let ty = type_by_name(name);
-        let row_size = ty.row_size(n_per_row as u64).unwrap() as usize;
-        let mut got = vec![0u8; x.len() / n_per_row * row_size];
-        quantize_rows_imatrix(ty, x, n_per_row, imatrix, &mut got).unwrap();
+        let (got, _) = quantize_named(name, x, n_per_row, imatrix);
         let hash = fnv1a64(&got);
         let ok = hash == want_hash;
         println!(
@@ -474,6 +508,7 @@ const IMATRIX_UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("tq1_0", 0xf4d08e01da493d3a),
     ("tq2_0", 0xf8db2e3ce1ad6fae),
     ("iq3_s", 0x3f561f2157871207),
+    ("iq4_nl.from_float", 0x3268bfcb15af7ac7),
 ];
 
 #[test]
@@ -521,15 +556,12 @@ fn oracle_folder_matches_upstream() {
     );
     let mut failures = Vec::new();
     for &(name, _) in UPSTREAM_HASHES {
-        let ty = type_by_name(name);
         let Ok(want) = std::fs::read(dir.join(format!("{name}.bin"))) else {
             // The script leaves a type out when upstream aborts on the input (IQ3_S).
             println!("  {name:7} skipped: no {name}.bin");
             continue;
         };
-        let row_size = ty.row_size(n_per_row as u64).unwrap() as usize;
-        let mut got = vec![0u8; x.len() / n_per_row * row_size];
-        quantize_rows_imatrix(ty, &x, n_per_row, imatrix.as_deref(), &mut got).unwrap();
+        let (got, row_size) = quantize_named(name, &x, n_per_row, imatrix.as_deref());
         if got.len() != want.len() {
             failures.push(format!(
                 "{name}: {} bytes, upstream {}",

@@ -45,6 +45,20 @@ fn make(spec: &str, vocab: *const llama_vocab) -> *mut llama_sampler {
                 let root = CString::new(p[2]).unwrap();
                 llama_sampler_init_grammar(vocab, g.as_ptr(), root.as_ptr())
             }
+            "grammar_lazy" => {
+                let g = CString::new(unhex(p[1])).unwrap();
+                let root = CString::new(p[2]).unwrap();
+                let triggers: Vec<i32> = p[3].split(',').map(|t| t.parse().unwrap()).collect();
+                llama_sampler_init_grammar_lazy_patterns(
+                    vocab,
+                    g.as_ptr(),
+                    root.as_ptr(),
+                    std::ptr::null_mut(),
+                    0,
+                    triggers.as_ptr(),
+                    triggers.len(),
+                )
+            }
             "dry" => {
                 let breakers: Vec<CString> = if p[5] == "-" {
                     Vec::new()

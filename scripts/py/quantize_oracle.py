@@ -53,6 +53,11 @@ TYPES = [
 # Upstream may abort on these (IQ3_S asserts that every block scale is >= 0, which fails
 # once a sum overflows: non-finite input, or |x| around 1e15), so they run in a child process.
 MAY_ABORT = {"iq3_s"}
+# ggml-cpu's from_float where it differs from ggml_quantize_chunk: IQ4_NL takes
+# quantize_row_iq4_nl_ref (called per row, as ggml_cpy / set_rows do). Its all-zero blocks
+# carry stale or uninitialised levels, so the nibbles of every block with d == 0 are
+# zeroed before hashing, here and in the Rust test.
+TYPES.append(("iq4_nl.from_float", 20, 32, 18))
 
 
 class Rng:
@@ -194,7 +199,7 @@ def load(lib):
     g.ggml_quantize_chunk.restype = ctypes.c_size_t
     g.ggml_quantize_chunk.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                       ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
-    for name in ("quantize_row_q8_1_ref", "quantize_row_q8_K_ref"):
+    for name in ("quantize_row_q8_1_ref", "quantize_row_q8_K_ref", "quantize_row_iq4_nl_ref"):
         f = getattr(g, name)
         f.restype = None
         f.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
@@ -224,7 +229,14 @@ def quantize(g, name, tid, blck, size, x, imatrix=None):
     dst = np.zeros(n_rows * (n_per_row // blck) * size, dtype=np.uint8)
     src = x.ctypes.data_as(ctypes.c_void_p)
     out = dst.ctypes.data_as(ctypes.c_void_p)
-    if name == "q8_1":
+    if name == "iq4_nl.from_float":
+        for r in range(n_rows):
+            g.quantize_row_iq4_nl_ref(ctypes.c_void_p(src.value + 4 * r * n_per_row),
+                                      ctypes.c_void_p(out.value + r * (n_per_row // blck) * size), n_per_row)
+        blocks = dst.reshape(-1, size)
+        zero_d = (blocks[:, 0] == 0) & ((blocks[:, 1] & 0x7F) == 0)
+        blocks[zero_d, 2:] = 0
+    elif name == "q8_1":
         g.quantize_row_q8_1_ref(src, out, x.size)
     elif name == "q8_K":
         g.quantize_row_q8_K_ref(src, out, x.size)

@@ -146,9 +146,11 @@ impl MemoryPlan {
     pub fn overflow_error(&self) -> Option<Error> {
         self.first_overflow().map(|(n, need, free)| {
             Error::oom(format!(
-                "{n}: the plan needs {need} bytes ({} MiB, margin included), {free} bytes ({} MiB) are free",
+                "{n}: the plan needs {need} bytes ({} MiB, margin included), {free} bytes ({} MiB) \
+                 are free: short by {} MiB",
                 need >> 20,
-                free >> 20
+                free >> 20,
+                need.saturating_sub(free).div_ceil(1 << 20)
             ))
         })
     }

@@ -63,6 +63,8 @@ struct Env<'a> {
     req: &'a FitRequest<'a>,
     /// User-fixed device of each weight (overrides, n_cpu_moe).
     fixed: Vec<Option<usize>>,
+    /// Layer split proportions the caller set (kept; no search over the layer split).
+    user_split: Option<Vec<f32>>,
     probes: usize,
 }
 
@@ -114,9 +116,15 @@ pub fn fit(req: &FitRequest<'_>) -> Result<FitResult> {
         }
     }
     drop(user);
+    let user_split = if req.place.tensor_split.iter().any(|&x| x > 0.0) {
+        Some(req.place.tensor_split.clone())
+    } else {
+        None
+    };
     let mut env = Env {
         req,
         fixed,
+        user_split,
         probes: 0,
     };
     let n_ctx0 = if req.ctx.n_ctx == 0 {
@@ -156,10 +164,17 @@ pub fn fit(req: &FitRequest<'_>) -> Result<FitResult> {
     let mut last_err = None;
     // every layer on the GPUs, at the most generous level that fits
     let lv_last = *levels.last().unwrap_or(&(n_ctx0, ub0, 1));
-    let tries = levels
-        .iter()
-        .map(|&l| (l, n_all))
-        .chain((0..n_all).rev().map(|g| (lv_last, g)));
+    let user_ngl = u32::try_from(req.place.n_gpu_layers)
+        .ok()
+        .map(|g| g.min(n_all));
+    let tries: Vec<((u32, u32, u32), u32)> = match user_ngl {
+        Some(g) => levels.iter().map(|&l| (l, g)).collect(),
+        None => levels
+            .iter()
+            .map(|&l| (l, n_all))
+            .chain((0..n_all).rev().map(|g| (lv_last, g)))
+            .collect(),
+    };
     for ((c, u, k), g) in tries {
         if req.gpus.is_empty() && g > 0 {
             continue;
@@ -174,7 +189,27 @@ pub fn fit(req: &FitRequest<'_>) -> Result<FitResult> {
             Err(e) => last_err = Some(e),
         }
     }
-    Err(last_err.unwrap_or_else(|| Error::oom("the model does not fit")))
+    let err = last_err.unwrap_or_else(|| Error::oom("the model does not fit"));
+    let mut kept = Vec::new();
+    if req.ctx.n_ctx != 0 || req.n_ctx_min == 0 {
+        kept.push(format!("n_ctx={n_ctx0}"));
+    }
+    if req.user_set_n_ubatch {
+        kept.push(format!("n_ubatch={ub0}"));
+    }
+    if let Some(g) = user_ngl {
+        kept.push(format!("n_gpu_layers={g}"));
+    }
+    if env.user_split.is_some() {
+        kept.push(format!("tensor_split={:?}", req.place.tensor_split));
+    }
+    if kept.is_empty() {
+        return Err(err.within("fit"));
+    }
+    Err(err.within(format!(
+        "fit (kept as the caller set them: {})",
+        kept.join(", ")
+    )))
 }
 
 fn finish(
@@ -228,7 +263,11 @@ fn finish(
     overrides.extend(super::params::parse_overrides(&ot).unwrap_or_default());
     let place = PlaceParams {
         n_gpu_layers: g as i32,
-        tensor_split: counts,
+        tensor_split: if env.user_split.is_some() {
+            req.place.tensor_split.clone()
+        } else {
+            counts
+        },
         overrides,
         n_copies: Some(copies),
         ..req.place.clone()
@@ -346,8 +385,26 @@ fn try_fit(
             "pipeline copies need every layer and expert on the GPUs without overrides",
         ));
     }
-    let counts = split_dp(&rc, req, start, positions, item)
-        .ok_or_else(|| Error::oom(format!("{g} GPU layers do not fit the GPUs")))?;
+    let counts = match &env.user_split {
+        Some(split) => {
+            let active: Vec<usize> = (0..host).collect();
+            let split: Vec<f32> = (0..host).map(|d| split.get(d).copied().unwrap_or(0.0)).collect();
+            let devs = placement::assign_layers(m.n_layer, g as i32, &active, &split, host);
+            (0..host)
+                .map(|d| devs.iter().filter(|&&x| x == d).count())
+                .collect()
+        }
+        None => split_dp(&rc, req, start, positions, item).ok_or_else(|| {
+            let need = rc.prefix[nl + 1] - rc.prefix[start];
+            let have: u64 = req.gpus.iter().map(DeviceDesc::budget).sum();
+            Error::oom(format!(
+                "{g} GPU layers: their weights and KV alone need {need} bytes ({} MiB) plus compute \
+                 arenas, the GPUs' budgets add up to {have} bytes ({} MiB)",
+                need >> 20,
+                have >> 20
+            ))
+        })?,
+    };
     // layer devices from counts
     let mut layer_dev = vec![host; nl];
     let mut output_dev = host;

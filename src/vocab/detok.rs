@@ -33,6 +33,18 @@ impl Vocab {
                 }
             }
             vocab_type::RWKV => rwkv::unescape(text),
+            vocab_type::PLAMO2 => {
+                let hex = text.len() == 6 && text.starts_with(b"<0x") && text[5] == b'>';
+                match (
+                    attr & ATTR_BYTE != 0 && hex,
+                    std::str::from_utf8(text.get(3..5).unwrap_or(&[])),
+                ) {
+                    (true, Ok(h)) if h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        vec![u8::from_str_radix(h, 16).unwrap_or(0)]
+                    }
+                    _ => text.to_vec(),
+                }
+            }
             vocab_type::TEST => format!("{t:x}").into_bytes(),
             _ => Vec::new(),
         }

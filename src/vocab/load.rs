@@ -310,6 +310,8 @@ fn empty_vocab(vtype: i32) -> Vocab {
         pretok: None,
         ugm: None,
         rwkv: None,
+        plamo2: None,
+        spm_inner_space: None,
     }
 }
 
@@ -372,6 +374,10 @@ impl Vocab {
             "rwkv" => {
                 v = empty_vocab(vocab_type::RWKV);
                 (v.special_bos, v.special_eos, v.special_unk) = (NULL, NULL, NULL);
+            }
+            "plamo2" => {
+                v = empty_vocab(vocab_type::PLAMO2);
+                (v.special_bos, v.special_eos, v.special_unk, v.special_pad) = (1, 2, 0, 3);
             }
             "test" => {
                 v = empty_vocab(vocab_type::TEST);
@@ -480,6 +486,8 @@ impl Vocab {
                 )?)
             }
             vocab_type::RWKV => v.rwkv = Some(super::rwkv::build_trie(&v)),
+            vocab_type::PLAMO2 => v.plamo2 = Some(super::plamo2::Plamo2::new(&v)?),
+            vocab_type::SPM => v.spm_inner_space = super::spm::inner_space_tokens(&v),
             _ => {}
         }
         v.linefeed = match v.vtype {

@@ -18,6 +18,7 @@ mod detok;
 mod hash;
 mod load;
 mod load_special;
+mod plamo2;
 pub mod pretokenize;
 #[rustfmt::skip]
 mod pretok_table;

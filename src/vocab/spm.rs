@@ -60,8 +60,54 @@ fn bigram(v: &Vocab, text: &[u8], syms: &[Sym], left: isize, right: isize) -> Op
     })
 }
 
+const SPACE: &[u8] = "\u{2581}".as_bytes();
+
+/// Tokens that hold U+2581 after their first byte, with those offsets (built at load). A merged
+/// symbol is always a token made of whole characters, so a U+2581 in the text that none of these
+/// can cover is a boundary no merge crosses: the text can be tokenized in independent pieces
+/// there with the same result (smaller work queues, much faster on long inputs).
+pub(crate) fn inner_space_tokens(v: &Vocab) -> Option<Vec<(Vec<u8>, Vec<usize>)>> {
+    let mut out = Vec::new();
+    for id in 0..v.n_tokens() {
+        let t = v.token_text(id);
+        let offs: Vec<usize> = (1..t.len())
+            .filter(|&k| t[k..].starts_with(SPACE))
+            .collect();
+        if !offs.is_empty() {
+            out.push((t.to_vec(), offs));
+            if out.len() > 512 {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn safe_boundary(text: &[u8], p: usize, inner: &[(Vec<u8>, Vec<usize>)]) -> bool {
+    !inner
+        .iter()
+        .any(|(s, offs)| offs.iter().any(|&k| p >= k && text[p - k..].starts_with(s)))
+}
+
 /// Tokenize already-escaped text (spaces replaced by U+2581), appending to `out`.
 pub(crate) fn tokenize(v: &Vocab, text: &[u8], out: &mut Vec<i32>) {
+    const CHUNK: usize = 4096;
+    let Some(inner) = v.spm_inner_space.as_deref() else {
+        return tokenize_piece(v, text, out);
+    };
+    // walk the same character boundaries the symbol split uses, so a cut never splits a symbol
+    let (mut start, mut p) = (0, 0);
+    while p < text.len() {
+        if p - start >= CHUNK && text[p..].starts_with(SPACE) && safe_boundary(text, p, inner) {
+            tokenize_piece(v, &text[start..p], out);
+            start = p;
+        }
+        p += len_utf8(text[p]);
+    }
+    tokenize_piece(v, &text[start..], out);
+}
+
+fn tokenize_piece(v: &Vocab, text: &[u8], out: &mut Vec<i32>) {
     let mut syms: Vec<Sym> = Vec::with_capacity(text.len());
     let mut off = 0;
     while off < text.len() {

@@ -70,6 +70,9 @@ pub struct Vocab {
     pub(crate) pretok: Option<PreTokenizer>,
     pub(crate) ugm: Option<Ugm>,
     pub(crate) rwkv: Option<Trie>,
+    pub(crate) plamo2: Option<super::plamo2::Plamo2>,
+    /// SPM: tokens with an inner U+2581 (see `spm::inner_space_tokens`).
+    pub(crate) spm_inner_space: Option<Vec<(Vec<u8>, Vec<usize>)>>,
 }
 
 /// A piece of text being tokenized: raw text `[off, off+len)` or an already-decided token.
@@ -480,6 +483,18 @@ impl Vocab {
                 }
                 if add_special && self.add_eos && self.special_eos != TOKEN_NULL {
                     out.push(self.special_eos);
+                }
+            }
+            vocab_type::PLAMO2 => {
+                for f in frags {
+                    match f {
+                        Frag::Text(o, l) => {
+                            if let Some(p) = &self.plamo2 {
+                                p.tokenize(&text[o..o + l], &mut out);
+                            }
+                        }
+                        Frag::Token(id) => out.push(id),
+                    }
                 }
             }
             vocab_type::RWKV | vocab_type::TEST => {

@@ -107,7 +107,12 @@ def test_high_level_llama(name):
         got.append(t)
         if len(got) == len(want):
             break
-    assert got == want, f"greedy tokens differ from upstream: {got} vs {want}"
+    k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), len(want))
+    if k < len(want):
+        # allowed only at a near tie, by the corpus comparison tool's rule (../shared/tools/compare.py)
+        near_tie = {"F32": 1e-3, "F16": 1e-2, "BF16": 5e-2}.get(name.rsplit("-", 1)[1], 2e-1)
+        assert z["d_margin"][k] < near_tie, f"greedy tokens diverge at step {k}: {got} vs {want}"
+        pytest.skip(f"{name}: diverges from upstream at a near tie (step {k}); text not compared")
 
     llm.reset()
     out = llm.create_completion(case_d["tokens"], max_tokens=16, temperature=0.0)

@@ -126,6 +126,26 @@ for gname, g, text in GRAMMARS:
     assert smpl, gname
     run("grammar_" + gname, "grammar:%s:root" % g.encode().hex(), smpl, toks[:12])
 
+# lazy grammar: unconstrained until the trigger token, then constrained from its text on
+init_lazy = fn("llama_sampler_init_grammar_lazy_patterns", vp, vp, ctypes.c_char_p, ctypes.c_char_p,
+               ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t)
+lazy_text = "hello world call(abc)"
+lazy_toks = M.tokenize(lazy_text, add_special=False, parse_special=False)
+call_tok = [t for t in lazy_toks if M.token_to_piece(t).strip() == "call"] if hasattr(M, "token_to_piece") else []
+if not call_tok:
+    # find the token whose piece ends in "call"
+    for t in lazy_toks:
+        buf = ctypes.create_string_buffer(64)
+        n = lib.llama_token_to_piece(M.vocab, t, buf, 64, 0, True)
+        if buf.raw[:n].strip() == b"call":
+            call_tok = [t]
+            break
+lg_text = 'root ::= " "? "call(" [a-z]+ ")" [ ]?\n'
+trig = (ctypes.c_int32 * 1)(call_tok[0])
+smpl = init_lazy(M.vocab, lg_text.encode(), b"root", None, 0, trig, 1)
+assert smpl
+run("grammar_lazy", "grammar_lazy:%s:root:%d" % (lg_text.encode().hex(), call_tok[0]), smpl, lazy_toks[:8])
+
 DRY = [
     ("basic", 0.8, 1.75, 2, 64, ["\n", ":", "\"", "*"], "one two three four: one two three four: one two three"),
     ("nobreak", 1.5, 1.2, 1, 32, [], "the cat sat on the mat and the cat sat on the"),

@@ -41,7 +41,7 @@ impl TV {
         self.ptr
             .add(i1 * self.nb[1] + i2 * self.nb[2] + i3 * self.nb[3])
     }
-    /// Rows contiguous with nb[0] == element size.
+    /// Rows contiguous with `nb[0]` equal to the element size.
     pub fn rows_contiguous(&self) -> bool {
         self.ne[0] <= 1 || self.nb[0] == self.ty.type_size()
     }

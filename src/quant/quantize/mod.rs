@@ -1,6 +1,11 @@
 //! Reference quantizers: f32 rows into the block formats of ggml, byte for byte what
-//! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
-//! `llama_model_quantize` takes without `--imatrix`), for every type in [`QUANTIZE_TYPES`].
+//! upstream writes, for every type in [`QUANTIZE_TYPES`]:
+//! - [`quantize_row`] / [`quantize_rows`]: `ggml_quantize_chunk` with no importance matrix
+//!   (what `llama_model_quantize` does without `--imatrix`);
+//! - [`quantize_rows_imatrix`]: the same with an importance matrix;
+//! - [`from_float_row`]: ggml-cpu's `from_float` (`ggml_cpy` / `ggml_set_rows` into a
+//!   quantized tensor, e.g. a quantized KV cache), which differs for IQ4_NL.
+//!
 //! Not here: IQ1_*, IQ2_* and IQ3_XXS (upstream's `llama_model_quantize` refuses them
 //! without an importance matrix, and they need grid searches of their own).
 //!
@@ -174,6 +179,41 @@ fn check_rows(
     Ok(row_size as usize)
 }
 
+/// True when [`from_float_row`] can produce `ty` (every type of [`QUANTIZE_TYPES`] but
+/// IQ3_S, whose `from_float` upstream removed).
+pub fn can_from_float(ty: GgmlType) -> bool {
+    can_quantize(ty) && ty != GgmlType::IQ3_S
+}
+
+/// Converts one row as ggml-cpu's `type_traits_cpu[ty].from_float` does (what `ggml_cpy` and
+/// `ggml_set_rows` into a quantized tensor use, e.g. for a quantized KV cache), in its scalar
+/// form. The same bytes as [`quantize_row`] except for IQ4_NL, which takes
+/// `quantize_row_iq4_nl_ref` (no scale search); IQ3_S is refused as upstream has no
+/// `from_float` for it. Upstream's x86 builds replace Q8_0 / Q8_1 / Q8_K with SIMD versions
+/// that round differently; those live with the CPU kernels, not here.
+pub fn from_float_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
+    match ty {
+        GgmlType::IQ4_NL => {
+            let need = ty
+                .row_size(src.len() as u64)
+                .map_err(|e| e.within("from_float_row"))?;
+            if dst.len() as u64 != need {
+                return Err(Error::invalid(format!(
+                    "from_float_row: iq4_nl row of {} values needs {need} bytes, got {}",
+                    src.len(),
+                    dst.len()
+                )));
+            }
+            iq4::quantize_row_iq4_nl_ref(src, dst);
+            Ok(())
+        }
+        GgmlType::IQ3_S => Err(Error::unsupported(
+            "from_float_row: upstream has no from_float for iq3_s",
+        )),
+        _ => quantize_row(ty, src, dst),
+    }
+}
+
 /// Quantizes rows as [`quantize_rows`] does, with an optional importance matrix: `imatrix`
 /// holds one weight per column (`n_per_row` values) and applies to every row, as the
 /// `imatrix` argument of upstream's `ggml_quantize_chunk`. Q4_0, Q4_1, Q5_0, Q5_1, Q2_K ..
@@ -272,6 +312,10 @@ mod tests {
         assert!(quantize_rows(GgmlType::Q4_0, &x, 0, &mut y).is_err());
         assert!(quantize_rows(GgmlType::Q4_0, &x, 48, &mut y).is_err());
         assert!(quantize_rows(GgmlType::Q4_0, &x, 32, &mut y).is_ok());
+        assert!(from_float_row(GgmlType::IQ4_NL, &x, &mut y).is_ok());
+        assert!(from_float_row(GgmlType::IQ4_NL, &x, &mut y[..35]).is_err());
+        assert!(from_float_row(GgmlType::IQ3_S, &[0.0; 256], &mut [0u8; 110]).is_err());
+        assert!(from_float_row(GgmlType::IQ4_NL, &[], &mut []).is_ok());
         let w = [1.0f32; 32];
         assert!(quantize_rows_imatrix(GgmlType::Q4_0, &x, 32, Some(&w), &mut y).is_ok());
         assert!(quantize_rows_imatrix(GgmlType::Q4_0, &x, 32, Some(&w[..31]), &mut y).is_err());

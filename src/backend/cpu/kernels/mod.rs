@@ -119,6 +119,7 @@ pub struct KernelTable {
     /// Activation quantizers (same bytes in every table).
     q8_x4: fn(&[f32], &mut [u8]),
     q8_k: fn(&[f32], &mut [u8]),
+    f16: fn(&[f32], &mut [u8]),
 }
 
 impl KernelTable {
@@ -196,7 +197,7 @@ pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result
     match ty {
         GgmlType::Q8_0 | GgmlType::Q8_1 => (table().q8_x4)(src, dst),
         GgmlType::Q8_K => (table().q8_k)(src, dst),
-        GgmlType::F16 => quantize::convert_row_f16(src, dst),
+        GgmlType::F16 => (table().f16)(src, dst),
         GgmlType::BF16 => quantize::convert_row_bf16(src, dst),
         GgmlType::F32 => quantize::convert_row_f32(src, dst),
         _ => {
@@ -290,5 +291,6 @@ fn build_scalar() -> KernelTable {
         by_type,
         q8_x4: quantize::quantize_row_q8_x4,
         q8_k: quantize::quantize_row_q8_k,
+        f16: quantize::convert_row_f16,
     }
 }

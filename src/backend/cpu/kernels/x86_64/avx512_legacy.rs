@@ -256,7 +256,7 @@ pub(super) unsafe fn gemm_tiled<U: BlockUnpack>(
     dst: *mut f32,
     ds: usize,
 ) {
-    const NY: usize = 4;
+    const NY: usize = 8;
     let nb = k / 32;
     let mut tiles = [EMPTY; KB];
     let mut r0 = rows.start;

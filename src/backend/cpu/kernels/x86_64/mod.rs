@@ -34,6 +34,7 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     t.isa = super::Isa::Avx2;
     t.q8_x4 = quantize::quantize_row_q8_x4;
     t.q8_k = quantize::quantize_row_q8_k;
+    t.f16 = quantize::convert_row_f16;
     let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
     legacy::register(&mut set);
     kquants::register(&mut set);
@@ -42,10 +43,16 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
         avx512_gemv::register(&mut set);
         avx512_kgemv::register(&mut set);
         t.isa = super::Isa::Avx512Vnni;
+        // Below these many activation rows the row kernels win (the tile unpacking is paid
+        // once per 16 weight rows and must be spread over enough activation rows); measured
+        // with `BENCH_ONLY=small` of examples/bench_kernels.rs.
         let mut tiled = |ty: GgmlType, f: super::TiledFn| {
             if let Some(k) = t.by_type[ty as usize].as_mut() {
                 k.tiled = Some(f);
-                k.tiled_min_acts = 8;
+                k.tiled_min_acts = match ty {
+                    GgmlType::Q8_0 | GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => 48,
+                    _ => 16,
+                };
             }
         };
         tiled(GgmlType::Q2_K, avx512::gemm_tiled::<avx512::Q2K>);

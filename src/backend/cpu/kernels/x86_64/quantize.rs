@@ -141,3 +141,26 @@ pub(crate) fn quantize_row_q8_k(src: &[f32], dst: &mut [u8]) {
     // the writes (256-element, 292-byte blocks) are in bounds.
     unsafe { q8_k_rows(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
 }
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f16_rows(x: *const f32, k: usize, y: *mut u8) {
+    let k8 = k / 8 * 8;
+    for i in (0..k8).step_by(8) {
+        let h = _mm256_cvtps_ph(_mm256_loadu_ps(x.add(i)), _MM_FROUND_TO_NEAREST_INT);
+        _mm_storeu_si128(y.add(2 * i) as *mut __m128i, h);
+    }
+    for i in k8..k {
+        store_f16(y.add(2 * i), *x.add(i));
+    }
+}
+
+/// AVX2 + F16C f32 → f16 (round to nearest even, as the scalar `half` conversion).
+pub(crate) fn convert_row_f16(src: &[f32], dst: &mut [u8]) {
+    assert!(
+        dst.len() >= 2 * src.len(),
+        "f16 conversion into a short buffer"
+    );
+    // SAFETY: installed only after avx2/fma/f16c were detected; the assert proves the
+    // 2·len-byte write fits, and the reads are exactly `src`.
+    unsafe { f16_rows(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
+}
