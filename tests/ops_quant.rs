@@ -45,7 +45,7 @@ fn mul_mat_every_quantized_type() {
     let mut rng = Rng::new(31);
     for ty in weight_types() {
         let bs = ty.block_size();
-        let k = if bs == 256 { 512 } else { 96 };
+        let k = if bs == 256 { 512 } else { bs * 3 };
         for &(m, n, b2) in &[(13usize, 1usize, 1usize), (21, 9, 1), (7, 4, 3)] {
             let (wb, wv) = quantized(ty, &rng.vec(k * m, -1.0, 1.0), k);
             let x = rng.vec(k * n * b2, -1.0, 1.0);

@@ -59,6 +59,11 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
             for (i, &x) in idx.iter().take(d.ne[0] as usize).enumerate() {
                 *pd.add(i) = x;
             }
+            if matches!(ctx.op, Op::TopK(_)) && d.ne[0] > 1 {
+                // Upstream's CPU top_k swaps the first two ("the order is not important");
+                // the experts' outputs are summed in slot order, so keep its order exactly.
+                std::ptr::swap(pd, pd.add(1));
+            }
         }
     }
 }
