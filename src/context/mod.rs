@@ -9,6 +9,13 @@
 //! grows monotonically with the number of tokens, outputs and visible cells, so those shapes
 //! bound the rest; a decode whose plan would still exceed the arena fails with an error rather
 //! than allocate.
+//!
+//! Choices worth knowing: one KV stream shared by all sequences (`n_ctx` cells; the mask keeps
+//! sequences apart), plus a separate sliding-window cache for models with SWA layers (gemma3);
+//! `flash_attn = auto` resolves to on; a quantized V cache needs flash attention (as upstream);
+//! a context of a vocab-only model exists but cannot decode. Graph descriptors are rebuilt per
+//! micro-batch (plain heap memory, small and freed at once); the counted device memory — KV
+//! cache and compute arena — never changes after creation, and the counter is sealed.
 
 pub mod batch;
 pub mod params;
