@@ -181,3 +181,25 @@ fn missing_tensor_and_unknown_arch_are_named() {
     );
     assert!(vocab_only.is_ok());
 }
+
+#[test]
+fn vocab_only_model_gets_a_context_that_cannot_decode() {
+    let Some(p) = model_path("llama-spm-F32") else {
+        return;
+    };
+    let params = ModelParams {
+        vocab_only: true,
+        ..Default::default()
+    };
+    let m = std::sync::Arc::new(Model::load(&[p], &params).expect("vocab-only load"));
+    let toks = m.vocab().tokenize(b"Hello World", true, false);
+    assert!(toks.len() > 1 && toks[0] == m.vocab().bos());
+    let mut c = llama::context::Context::new(m, &Default::default()).expect("context");
+    let toks = [1, 2];
+    let b = llama::context::BatchView {
+        n_tokens: 2,
+        token: Some(&toks),
+        ..Default::default()
+    };
+    assert!(c.decode(&b).is_err());
+}

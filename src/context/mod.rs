@@ -9,6 +9,13 @@
 //! grows monotonically with the number of tokens, outputs and visible cells, so those shapes
 //! bound the rest; a decode whose plan would still exceed the arena fails with an error rather
 //! than allocate.
+//!
+//! Choices worth knowing: one KV stream shared by all sequences (`n_ctx` cells; the mask keeps
+//! sequences apart), plus a separate sliding-window cache for models with SWA layers (gemma3);
+//! `flash_attn = auto` resolves to on; a quantized V cache needs flash attention (as upstream);
+//! a context of a vocab-only model exists but cannot decode. Graph descriptors are rebuilt per
+//! micro-batch (plain heap memory, small and freed at once); the counted device memory — KV
+//! cache and compute arena — never changes after creation, and the counter is sealed.
 
 pub mod batch;
 pub mod params;
@@ -62,8 +69,16 @@ impl Context {
     /// Creates a context: resolves the parameters, allocates the KV cache, plans the worst-case
     /// graphs and allocates the arena and output buffers.
     pub fn new(model: Arc<Model>, params: &ContextParams) -> Result<Context> {
-        let core = model.core()?;
-        let hp = &core.hparams;
+        // a vocab-only model gets a context sized by no layers: it exists (llama-cpp-python
+        // creates one to tokenize) but cannot decode
+        let blank;
+        let hp = match model.core() {
+            Ok(core) => &core.hparams,
+            Err(_) => {
+                blank = crate::model::HParams::blank(crate::model::Arch::Llama);
+                &blank
+            }
+        };
         let cparams = params::resolve(hp, params)?;
         let counter = AllocCounter::new();
         let main_keep = |il: usize| !(hp.has_swa() && hp.is_swa[il]);
@@ -129,7 +144,11 @@ impl Context {
             ctx.embd_seq = vec![0.0; n_seq * n_embd];
             ctx.embd_seq_present = vec![false; n_seq];
         }
-        let size = ctx.worst_case_arena()?;
+        let size = if model.core().is_ok() {
+            ctx.worst_case_arena()?
+        } else {
+            0
+        };
         ctx.arena = ctx.cpu.alloc_arena(size)?;
         // the plan is the allocation: anything later is a bug, refused and counted
         counter.seal();
