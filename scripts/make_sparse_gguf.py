@@ -22,8 +22,10 @@ import make_model as mm  # noqa: E402
 
 Q = gguf.GGMLQuantizationType
 
+# MLA is stored as MQA with larger heads (head_count_kv 1, key_length kv_lora_rank + rope), as
+# upstream's converter writes it; the KV cache then holds the latent rows only.
 DS_COMMON = dict(arch="deepseek2", vocab="ggml-vocab-deepseek-llm.gguf", n_embd=7168, n_layer=61,
-                 n_head=128, n_head_kv=128, n_ff=18432, n_ff_exp=2048, n_expert_shared=1,
+                 n_head=128, n_head_kv=1, n_ff=18432, n_ff_exp=2048, n_expert_shared=1,
                  kv_lora_rank=512, q_lora_rank=1536, qk_rope_dim=64, qk_nope_dim=128,
                  v_head_dim=128, gating="sigmoid", expert_weights_scale=2.5,
                  expert_weights_norm=True, ctx_train=163840, rope_base=10000.0,
@@ -32,7 +34,7 @@ DS_COMMON = dict(arch="deepseek2", vocab="ggml-vocab-deepseek-llm.gguf", n_embd=
 
 MODELS = {
     # Kimi-K2(.5)-like: 384 experts top-8, one leading dense layer, 64 heads, IQ3_XXS experts
-    "kimi-k2": (dict(DS_COMMON, n_head=64, n_head_kv=64, n_expert=384, n_expert_used=8,
+    "kimi-k2": (dict(DS_COMMON, n_head=64, n_expert=384, n_expert_used=8,
                      n_dense_lead=1, expert_weights_scale=2.827, ctx_train=262144,
                      rope_factor=64.0, name="kimi-k2-sparse"),
                 {"exps": Q.IQ3_XXS, "default": Q.Q4_K, "attn": Q.Q8_0, "output": Q.Q6_K}),

@@ -10,6 +10,7 @@
 //! - [`tensor`], [`graph`] — tensor descriptors and compute graphs (no data).
 //! - [`alloc`] — the memory planner (pure offset arithmetic).
 //! - [`backend`] — devices, buffers, the CPU backend (SIMD kernels, threads), simulated GPUs.
+//! - [`fit`] — the exact memory plan per device, the fit search, allocating a plan.
 //! - [`model`] — architectures, hyper-parameters, loader, graph builders.
 //! - [`kv_cache`] — KV cells and storage.
 //! - [`context`] — batches, micro-batches, decode, outputs.
@@ -31,6 +32,7 @@ pub mod chat;
 pub mod context;
 pub mod error;
 pub mod ffi;
+pub mod fit;
 pub mod gguf;
 pub mod graph;
 pub mod kv_cache;

@@ -14,13 +14,16 @@
 #![forbid(unsafe_code)]
 
 mod bpe;
+mod detok;
 mod hash;
 mod load;
 mod load_special;
+mod plamo2;
 pub mod pretokenize;
 #[rustfmt::skip]
 mod pretok_table;
 pub mod regex;
+mod rwkv;
 mod split_custom;
 mod spm;
 mod stdhash;
@@ -56,6 +59,8 @@ pub mod vocab_type {
     pub const RWKV: i32 = 5;
     /// PLaMo-2.
     pub const PLAMO2: i32 = 6;
+    /// Upstream's test vocabulary (rolling hash).
+    pub const TEST: i32 = 7;
 }
 
 /// `llama_token_attr` bits.

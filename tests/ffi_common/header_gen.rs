@@ -490,30 +490,6 @@ pub fn build_headers(
     out
 }
 
-fn ffi_subdirs(ffi: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(ffi)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// Runs cbindgen over the ffi sources and returns every header's text.
 pub fn generate(root: &Path) -> BTreeMap<String, String> {
     let ffi = root.join("src/ffi");
@@ -528,12 +504,6 @@ pub fn generate(root: &Path) -> BTreeMap<String, String> {
     let mut builder = cbindgen::Builder::new().with_config(config);
     for f in ffi_files(&ffi) {
         builder = builder.with_src(f);
-    }
-    // Submodules (e.g. src/ffi/sampler/*.rs) after the listed files, in name order.
-    for dir in ffi_subdirs(&ffi) {
-        for f in rust_files(&dir) {
-            builder = builder.with_src(f);
-        }
     }
     let bindings = builder.generate().expect("cbindgen");
     let mut raw = Vec::new();

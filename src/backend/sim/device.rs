@@ -5,6 +5,7 @@ use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::backend::{AllocCounter, Buffer, BufferType, Device, DeviceKind};
 use crate::error::{Error, Result};
 
 /// Alignment of every simulated buffer (as CUDA's 256-byte allocation granularity).
@@ -27,20 +28,37 @@ pub struct SimStats {
 
 #[derive(Debug, Default)]
 struct State {
-    stats: SimStats,
+    peak: u64,
+    n_failed: u64,
+    n_after_seal: u64,
     /// 1-based index of the attempt that must fail (counting every attempt).
     fail_at: Option<u64>,
     attempts: u64,
-    sealed: bool,
+}
+
+/// What the device, its buffer type and its buffers share.
+#[derive(Debug)]
+struct Inner {
+    name: String,
+    budget: u64,
+    backed: bool,
+    /// Budget, seal and live bytes: the engine's per-device counter.
+    counter: Arc<AllocCounter>,
+    /// Peak, failures and failure injection.
+    state: Mutex<State>,
 }
 
 /// A simulated GPU. Clones share the same counters.
 #[derive(Clone, Debug)]
 pub struct SimDevice {
-    name: String,
-    budget: u64,
-    backed: bool,
-    state: Arc<Mutex<State>>,
+    inner: Arc<Inner>,
+    buft: SimBufferType,
+}
+
+/// The buffer type of a simulated device (named after the device, as `CUDA0`'s is).
+#[derive(Clone, Debug)]
+pub struct SimBufferType {
+    inner: Arc<Inner>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -52,89 +70,162 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 impl SimDevice {
     /// A device called `name` with `budget` bytes; `backed` puts real memory behind buffers.
     pub fn new(name: String, budget: u64, backed: bool) -> Self {
-        SimDevice {
+        let inner = Arc::new(Inner {
             name,
             budget,
             backed,
-            state: Arc::default(),
+            counter: AllocCounter::with_budget(budget),
+            state: Mutex::default(),
+        });
+        SimDevice {
+            buft: SimBufferType {
+                inner: Arc::clone(&inner),
+            },
+            inner,
         }
     }
     /// Device name (`SIM0`, ...).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
     /// Total bytes (what `ggml_backend_dev_memory` reports as total).
     pub fn budget(&self) -> u64 {
-        self.budget
+        self.inner.budget
     }
     /// Whether buffers have memory behind them.
     pub fn is_backed(&self) -> bool {
-        self.backed
+        self.inner.backed
     }
     /// Free bytes: budget minus what is allocated.
     pub fn free(&self) -> u64 {
-        self.budget - lock(&self.state).stats.allocated
+        self.inner
+            .budget
+            .saturating_sub(self.inner.counter.stats().live_bytes)
     }
     /// The counters.
     pub fn stats(&self) -> SimStats {
-        lock(&self.state).stats
+        let c = self.inner.counter.stats();
+        let s = lock(&self.inner.state);
+        SimStats {
+            allocated: c.live_bytes,
+            peak: s.peak,
+            n_allocs: c.count,
+            n_failed: s.n_failed,
+            n_after_seal: s.n_after_seal,
+        }
     }
     /// Makes the `n`-th allocation attempt from now (1-based) fail; `None` clears it.
     pub fn fail_nth_alloc(&self, n: Option<u64>) {
-        let mut s = lock(&self.state);
+        let mut s = lock(&self.inner.state);
         s.fail_at = n.map(|n| s.attempts + n);
     }
     /// After this, every allocation attempt fails and is counted in `n_after_seal`.
     pub fn seal(&self, sealed: bool) {
-        lock(&self.state).sealed = sealed;
+        if sealed {
+            self.inner.counter.seal();
+        } else {
+            self.inner.counter.unseal();
+        }
     }
     /// Resets the peak to the current usage (tests measure one phase at a time).
     pub fn reset_peak(&self) {
-        let mut s = lock(&self.state);
-        s.stats.peak = s.stats.allocated;
+        let live = self.inner.counter.stats().live_bytes;
+        lock(&self.inner.state).peak = live;
     }
 
     /// Allocates `size` bytes, or fails as `cudaMalloc` would.
     pub fn alloc(&self, size: u64) -> Result<SimBuffer> {
-        let mut s = lock(&self.state);
+        let inner = &self.inner;
+        let mut s = lock(&inner.state);
         s.attempts += 1;
         let refuse = |s: &mut State, why: String| {
-            s.stats.n_failed += 1;
+            s.n_failed += 1;
             Err(Error::oom(format!(
                 "{}: cannot allocate {size} bytes: {why}",
-                self.name
+                inner.name
             )))
         };
-        if s.sealed {
-            s.stats.n_after_seal += 1;
-            return refuse(
-                &mut s,
-                "device is sealed (allocation after the plan was allocated)".into(),
-            );
+        let sealed = inner.counter.stats().sealed;
+        if sealed {
+            s.n_after_seal += 1;
         }
-        if s.fail_at == Some(s.attempts) {
+        if !sealed && s.fail_at == Some(s.attempts) {
             return refuse(&mut s, "injected failure".into());
         }
-        let free = self.budget - s.stats.allocated;
-        if size > free {
-            return refuse(&mut s, format!("{free} bytes free of {}", self.budget));
+        let Ok(usize_size) = usize::try_from(size) else {
+            return refuse(&mut s, "size does not fit the address space".into());
+        };
+        let free = self.free();
+        if let Err(e) = inner.counter.reserve(usize_size) {
+            let why = if sealed {
+                "device is sealed (allocation after the plan was allocated)".to_string()
+            } else {
+                format!("{free} bytes free of {} ({})", inner.budget, e.context)
+            };
+            return refuse(&mut s, why);
         }
-        let mem = if self.backed && size > 0 {
+        let mem = if inner.backed && size > 0 {
             match HostMem::zeroed(size) {
                 Some(m) => Some(m),
-                None => return refuse(&mut s, "host memory behind the device is exhausted".into()),
+                None => {
+                    inner.counter.release(usize_size);
+                    return refuse(&mut s, "host memory behind the device is exhausted".into());
+                }
             }
         } else {
             None
         };
-        s.stats.allocated += size;
-        s.stats.peak = s.stats.peak.max(s.stats.allocated);
-        s.stats.n_allocs += 1;
+        s.peak = s.peak.max(inner.counter.stats().live_bytes);
         Ok(SimBuffer {
-            state: Arc::clone(&self.state),
+            inner: Arc::clone(inner),
             size,
             mem,
         })
+    }
+}
+
+impl BufferType for SimBufferType {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+    fn alignment(&self) -> usize {
+        SIM_ALIGNMENT
+    }
+    fn alloc(&self, size: usize) -> Result<Box<dyn Buffer>> {
+        let dev = SimDevice {
+            inner: Arc::clone(&self.inner),
+            buft: self.clone(),
+        };
+        Ok(Box::new(dev.alloc(size as u64)?))
+    }
+}
+
+impl Device for SimDevice {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+    fn description(&self) -> String {
+        format!(
+            "simulated GPU, {} MiB{}",
+            self.inner.budget >> 20,
+            if self.inner.backed {
+                ""
+            } else {
+                ", accounting only"
+            }
+        )
+    }
+    fn kind(&self) -> DeviceKind {
+        DeviceKind::Gpu
+    }
+    fn memory(&self) -> (u64, u64) {
+        (self.free(), self.inner.budget)
+    }
+    fn buffer_type(&self) -> &dyn BufferType {
+        &self.buft
+    }
+    fn counter(&self) -> &Arc<AllocCounter> {
+        &self.inner.counter
     }
 }
 
@@ -168,7 +259,7 @@ impl Drop for HostMem {
 
 /// Memory on a simulated device; its bytes return to the budget when dropped.
 pub struct SimBuffer {
-    state: Arc<Mutex<State>>,
+    inner: Arc<Inner>,
     size: u64,
     mem: Option<HostMem>,
 }
@@ -200,7 +291,17 @@ impl SimBuffer {
 
 impl Drop for SimBuffer {
     fn drop(&mut self) {
-        lock(&self.state).stats.allocated -= self.size;
+        // the size was reserved as a usize when the buffer was made
+        self.inner.counter.release(self.size as usize);
+    }
+}
+
+impl Buffer for SimBuffer {
+    fn size(&self) -> usize {
+        self.size as usize
+    }
+    fn host_ptr(&self) -> Option<*mut u8> {
+        self.mem.as_ref().map(|m| m.ptr.as_ptr())
     }
 }
 
@@ -236,5 +337,29 @@ mod tests {
         assert!(d.alloc(1).is_err());
         assert_eq!(d.stats().n_after_seal, 1);
         assert_eq!(d.free(), (1 << 40) - (1 << 39) - 1);
+    }
+
+    #[test]
+    fn engine_traits() {
+        let d = SimDevice::new("SIM2".into(), 4096, true);
+        let dev: &dyn Device = &d;
+        assert_eq!(dev.kind(), DeviceKind::Gpu);
+        assert_eq!(dev.buffer_type().name(), "SIM2");
+        let b = dev.buffer_type().alloc(1000).unwrap();
+        assert!(b.host_ptr().is_some());
+        assert_eq!(dev.memory(), (3096, 4096));
+        assert_eq!(dev.counter().stats().live_bytes, 1000);
+        dev.counter().seal();
+        assert!(dev.buffer_type().alloc(1).is_err());
+        assert_eq!(d.stats().n_after_seal, 1);
+        dev.counter().unseal();
+        drop(b);
+        assert_eq!(dev.memory(), (4096, 4096));
+        let a = SimDevice::new("SIM3".into(), 1 << 40, false);
+        let big = Device::buffer_type(&a).alloc(1 << 39).unwrap();
+        assert!(
+            big.host_ptr().is_none(),
+            "accounting-only devices have no memory"
+        );
     }
 }

@@ -6,11 +6,16 @@
 //! stands behind a buffer, so a huge model can be planned and "loaded" from a sparse GGUF without
 //! touching RAM (decoding on such a device is refused). Tests can make the N-th allocation on a
 //! device fail (`SimDevice::fail_nth_alloc`).
+//!
+//! A [`SimDevice`] is an engine [`crate::backend::Device`] (kind GPU, `memory()` = (budget −
+//! allocated, budget)) whose [`SimBufferType`] is named after the device; budget, seal and live
+//! bytes live in the device's [`crate::backend::AllocCounter`], the same seam every device
+//! uses, while the peak, failure counts and failure injection are the simulator's own.
 
 mod device;
 mod size;
 
-pub use device::{SimBuffer, SimDevice, SimStats};
+pub use device::{SimBuffer, SimBufferType, SimDevice, SimStats, SIM_ALIGNMENT};
 pub use size::parse_size;
 
 use crate::error::{Error, Result};

@@ -1,6 +1,8 @@
 //! `argsort`, `top_k` and `argmax` over rows (f32 in, I32 indices out).
 
 use crate::backend::cpu::exec::{split, NodeCtx};
+use std::cmp::Ordering::Equal;
+
 use crate::graph::{Op, SortOrder};
 
 use super::thread_slot;
@@ -43,11 +45,15 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 *x = i as i32;
             }
             let desc = !matches!(ctx.op, Op::Argsort(SortOrder::Asc));
-            // Stable sort: ties keep index order.
+            // Ties keep index order (an unstable sort with the index as tie-break: no allocation).
             if desc {
-                idx.sort_by(|&x, &y| v(y).partial_cmp(&v(x)).unwrap_or(std::cmp::Ordering::Equal));
+                idx.sort_unstable_by(|&x, &y| {
+                    v(y).partial_cmp(&v(x)).unwrap_or(Equal).then(x.cmp(&y))
+                });
             } else {
-                idx.sort_by(|&x, &y| v(x).partial_cmp(&v(y)).unwrap_or(std::cmp::Ordering::Equal));
+                idx.sort_unstable_by(|&x, &y| {
+                    v(x).partial_cmp(&v(y)).unwrap_or(Equal).then(x.cmp(&y))
+                });
             }
             let pd = d.row(i1, i2, i3) as *mut i32;
             for (i, &x) in idx.iter().take(d.ne[0] as usize).enumerate() {
