@@ -57,6 +57,8 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
             if let Some(k) = t.by_type[ty as usize].as_mut() {
                 k.tiled = Some(f);
                 k.tiled_min_acts = match ty {
+                    // No SIMD row kernel: the tiled path wins even for one row.
+                    GgmlType::TQ1_0 => 1,
                     GgmlType::Q8_0 | GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => 48,
                     _ => 16,
                 };
