@@ -69,12 +69,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     if let Some(n) = bench {
         let mut best = f64::MAX;
-        let mut count = 0;
+        let mut toks = Vec::new();
         for _ in 0..n.max(1) {
             let t = Instant::now();
-            count = vocab.tokenize(&text, true, special).len();
+            toks = vocab.tokenize(&text, true, special);
             best = best.min(t.elapsed().as_secs_f64());
         }
+        let count = toks.len();
+        // checksum comparable with scripts/bench_tokenize.py
+        let sum = toks.iter().enumerate().fold(0u64, |s, (i, &t)| {
+            s.wrapping_add((i as u64 + 1).wrapping_mul(t as u64))
+        });
+        println!("checksum {sum}");
         println!(
             "{} bytes -> {count} tokens: best {:.1} ms ({:.2} MB/s)",
             text.len(),

@@ -177,8 +177,11 @@ mod upstream {
     }
 }
 
-/// Runs `f(ith)` on `nth` threads of a persistent rayon pool and waits.
+/// Runs `f(ith)` on `nth` threads of a persistent rayon pool and waits (nothing for 0).
 fn par(pool: &rayon::ThreadPool, nth: usize, f: &(dyn Fn(usize) + Sync)) {
+    if nth == 0 {
+        return;
+    }
     pool.broadcast(|ctx| {
         if ctx.index() < nth {
             f(ctx.index())
@@ -305,7 +308,12 @@ fn ours(
         for r in 0..reps {
             let w = &ws[r % ws.len()];
             let a_ptr = act.as_mut_ptr() as usize;
-            par(pool, nth, &|ith| {
+            // One row (GEMV) is quantized by the caller: no second hand-off to the pool.
+            let quant_threads = if n == 1 { 0 } else { nth };
+            if n == 1 {
+                let _ = quantize_activations(vdt, &x[..k], &mut act[..arow]);
+            }
+            par(pool, quant_threads, &|ith| {
                 for j in (ith..n).step_by(nth) {
                     // SAFETY: rows j are disjoint between threads (strided by nth) and in bounds.
                     let row = unsafe {
@@ -404,6 +412,41 @@ fn main() {
     println!("memcpy {copy:.1} GB/s   read {read:.1} GB/s\n");
 
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "small" {
+        // Single thread: GFLOP/s against the number of activation rows (K=2048, M=2048), to
+        // place the switch from row kernels to the tiled GEMM.
+        let (k, m) = (2048, 2048);
+        for &ty in &types {
+            let w = weights(ty, m, k);
+            let vdt = vec_dot_type(ty).unwrap_or(GgmlType::F32);
+            let arow = act_row_size(ty, k).unwrap_or(0);
+            let wrow = ty.row_size(k as u64).unwrap_or(0) as usize;
+            print!("{:8}", ty.name());
+            for n in [1usize, 2, 4, 6, 8, 12, 16, 32, 64] {
+                let x: Vec<f32> = (0..k * n)
+                    .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+                    .collect();
+                let mut act = vec![0u8; arow * n];
+                for j in 0..n {
+                    let _ = quantize_activations(
+                        vdt,
+                        &x[j * k..(j + 1) * k],
+                        &mut act[j * arow..(j + 1) * arow],
+                    );
+                }
+                let mut dst = vec![0f32; m * n];
+                let Ok(mm) = MatMul::new(ty, &w, wrow, m, k, &act, arow, n) else {
+                    continue;
+                };
+                let t = time(0.2, || {
+                    let _ = llama::backend::cpu::kernels::mul_mat(&mm, 0..m, 0..n, &mut dst, m);
+                });
+                print!("  n={n}: {:.0}", 2.0 * (m * n * k) as f64 / t / 1e9);
+            }
+            println!();
+        }
+        return;
+    }
     if only == "tile" {
         // Single thread, no pool: quantization and matmul timed apart (K=2048, M=512, N=512).
         let (k, m, n) = (2048, 512, 512);

@@ -54,7 +54,7 @@ def bind(L):
     return lib
 
 
-def record(L, lib, path, texts):
+def record(L, lib, path, texts, extras=True):
     """Reference lines for one vocabulary file and its test texts (see the module doc)."""
     m = lc.Model(L, path, vocab_only=True)
     v = m.vocab
@@ -75,7 +75,7 @@ def record(L, lib, path, texts):
     sp_texts = [lib.llama_vocab_get_text(v, t) for t in specials]
     extra = [b"", b" ", b"   \n\n  \t ", b"\xff\xfe invalid \xc3 utf8 \xe2\x82", b"".join(sp_texts),
              b" ".join(sp_texts), b"  " + b"  x ".join(sp_texts) + b"\n", b"a" * 300 + b" " * 300 + b"\n" * 50]
-    for text in texts + extra:
+    for text in texts + (extra if extras else []):
         for add_special in (0, 1):
             for parse_special in (0, 1):
                 toks = m.tokenize(text, add_special=bool(add_special), parse_special=bool(parse_special))

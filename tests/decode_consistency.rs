@@ -127,7 +127,7 @@ fn two_sequences_in_one_batch_equal_each_alone() {
         batch.extend(b.iter().enumerate().map(|(i, &t)| (t, i as i32, 1)));
         let rows = decode(&mut both, &batch);
         let mut alone = ctx(&m, 512, 1);
-        let ra = decode(&mut alone, &batch[..9].to_vec());
+        let ra = decode(&mut alone, &batch[..9]);
         alone.memory_clear(true);
         let rb: Vec<_> = batch[9..].iter().map(|&(t, p, _)| (t, p, 0)).collect();
         let rb = decode(&mut alone, &rb);
@@ -212,4 +212,54 @@ fn seq_add_shift_matches_fresh_decode() {
         eprintln!("{name}: seq_add shift vs fresh decode at shifted positions: rel RMS {e:.2e}");
         assert!(e < 10.0 * tol(name), "{name}: {e}");
     }
+}
+
+#[test]
+fn quantized_and_bf16_kv_caches_stay_close_to_f32() {
+    let Some(m) = load("llama-spm-F32") else {
+        return;
+    };
+    let t = tokens(48, m.n_vocab(), 6);
+    let batch: Vec<(i32, i32, i32)> = t
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (t, i as i32, 0))
+        .collect();
+    let reference = decode(&mut ctx(&m, 512, 1), &batch);
+    for (tk, tv, fa, bound) in [
+        (GgmlType::F16, GgmlType::F16, 0, 1e-3),
+        (GgmlType::BF16, GgmlType::BF16, 0, 1e-2),
+        (GgmlType::Q8_0, GgmlType::F16, 0, 2e-2),
+        (GgmlType::F16, GgmlType::F16, 1, 1e-2),
+        (GgmlType::Q8_0, GgmlType::Q8_0, 1, 2e-2),
+        (GgmlType::Q4_0, GgmlType::Q4_0, 1, 1e-1),
+    ] {
+        let p = ContextParams {
+            n_ctx: 512,
+            n_batch: 512,
+            n_ubatch: 512,
+            flash_attn: fa,
+            type_k: tk,
+            type_v: tv,
+            n_threads: 2,
+            n_threads_batch: 2,
+            ..Default::default()
+        };
+        let mut c = Context::new(m.clone(), &p).expect("context");
+        let rows = decode(&mut c, &batch);
+        let e = rel_rms(&rows, &reference);
+        eprintln!(
+            "K {} V {} flash {fa}: rel RMS {e:.2e} vs f32 cache",
+            tk.name(),
+            tv.name()
+        );
+        assert!(e < bound, "K {} V {} flash {fa}: {e}", tk.name(), tv.name());
+    }
+    // a quantized V cache needs flash attention (as upstream)
+    let p = ContextParams {
+        flash_attn: 0,
+        type_v: GgmlType::Q8_0,
+        ..Default::default()
+    };
+    assert!(Context::new(m.clone(), &p).is_err());
 }

@@ -64,7 +64,11 @@ fn build_and_run(compiler: &str, std: &str, src: &str) {
         "{compiler} failed on {src}:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run = Command::new(&exe).output().expect("run smoke program");
+    // cargo test puts target/<profile> on LD_LIBRARY_PATH, which outranks RUNPATH: pin ours
+    let run = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &libdir)
+        .output()
+        .expect("run smoke program");
     let _ = std::fs::remove_file(&exe);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(

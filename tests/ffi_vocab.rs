@@ -213,9 +213,14 @@ fn c_vocab_api_matches_upstream_recordings() {
     assert!(!names.is_empty());
     let mut failures = Vec::new();
     let mut checked = 0usize;
+    let mut n_vocabs = 0usize;
     for name in &names {
-        let g = GgufFile::open(&shared.join(format!("data/vocab/ggml-vocab-{name}.gguf")))
-            .expect("open vocab");
+        let path = shared.join(format!("data/vocab/ggml-vocab-{name}.gguf"));
+        if !path.exists() {
+            continue; // a ref file of another kind (e.g. pre-tokenizer or variant recordings)
+        }
+        n_vocabs += 1;
+        let g = GgufFile::open(&path).expect("open vocab");
         let vocab = Vocab::from_gguf(&g).expect("vocab");
         let v = &vocab as *const Vocab as *const llama_vocab;
         let text = std::fs::read_to_string(refs.join(format!("{name}.ref"))).expect("read ref");
@@ -297,8 +302,7 @@ fn c_vocab_api_matches_upstream_recordings() {
         }
     }
     eprintln!(
-        "C vocab API: {checked} checks over {} vocabularies, {} failures",
-        names.len(),
+        "C vocab API: {checked} checks over {n_vocabs} vocabularies, {} failures",
         failures.len()
     );
     assert!(

@@ -4,8 +4,8 @@
 //! dequantized weights) lives in `kernels_upstream.rs`.
 
 use llama::backend::cpu::kernels::{
-    mul_mat, mul_mat_raw, quantize_activations, scalar_table, table, vec_dot_type, Isa,
-    KernelTable, MatMul, SUPPORTED,
+    act_row_size, all_tables, mul_mat, mul_mat_raw, quantize_activations, scalar_table, table,
+    vec_dot_type, Isa, KernelTable, MatMul, SUPPORTED,
 };
 use llama::quant::GgmlType;
 
@@ -15,7 +15,7 @@ use kernels_util::{random_weights, Rng};
 /// Converts `n` rows of `k` random floats to the activation type of `wty`.
 fn random_acts(wty: GgmlType, n: usize, k: usize, rng: &mut Rng) -> (Vec<u8>, usize) {
     let vdt = vec_dot_type(wty).expect("supported");
-    let row = vdt.row_size(k as u64).expect("row") as usize;
+    let row = act_row_size(wty, k).expect("row");
     let stride = row + 8; // not tightly packed on purpose
     let mut out = vec![0u8; stride * n];
     for j in 0..n {
@@ -54,14 +54,24 @@ fn ks(ty: GgmlType) -> Vec<usize> {
 
 #[test]
 fn simd_matches_scalar_for_every_type() {
-    let best = table();
-    if best.isa == Isa::Scalar {
+    if table().isa == Isa::Scalar {
         println!("notice: no SIMD kernels on this CPU; comparing scalar with itself");
     }
+    for best in all_tables() {
+        println!("checking {:?} against scalar", best.isa);
+        simd_matches_scalar(best);
+    }
+}
+
+fn simd_matches_scalar(best: &KernelTable) {
     let mut rng = Rng::new(7);
     for &ty in SUPPORTED {
-        for k in ks(ty) {
-            let (m, n) = (13, 11);
+        // 11 activation rows take the row kernels; 53 (≥ every tiled threshold) the tiled
+        // GEMM where the table has one, with 37 weight rows = partial 16- and 32-row tiles.
+        for (k, (m, n)) in ks(ty)
+            .into_iter()
+            .flat_map(|k| [(k, (13, 11)), (k, (37, 53))])
+        {
             let (w, ws) = random_weights(ty, m, k, &mut rng);
             let (a, s) = random_acts(ty, n, k, &mut rng);
             let fast = run(best, ty, &w, ws, m, k, &a, s, n);
@@ -70,7 +80,8 @@ fn simd_matches_scalar_for_every_type() {
             for (i, (f, r)) in fast.iter().zip(&slow).enumerate() {
                 assert!(
                     (f - r).abs() <= 2e-5 * scale,
-                    "{} k={k} elem {i}: simd {f} scalar {r} (scale {scale})",
+                    "{:?} {} k={k} elem {i}: simd {f} scalar {r} (scale {scale})",
+                    best.isa,
                     ty.name()
                 );
             }
@@ -124,16 +135,16 @@ fn tiles_compose_to_the_whole_product() {
 #[test]
 fn bad_arguments_are_errors_not_panics() {
     let w = vec![0u8; 18 * 4];
-    let a = vec![0u8; 34 * 4];
+    let a = vec![0u8; 36 * 4];
     // k not a multiple of the block size.
-    assert!(MatMul::new(GgmlType::Q4_0, &w, 18, 1, 48, &a, 34, 1).is_err());
+    assert!(MatMul::new(GgmlType::Q4_0, &w, 18, 1, 48, &a, 36, 1).is_err());
     // Weight buffer too short for the rows.
-    assert!(MatMul::new(GgmlType::Q4_0, &w, 36, 3, 64, &a, 68, 1).is_err());
+    assert!(MatMul::new(GgmlType::Q4_0, &w, 36, 3, 64, &a, 72, 1).is_err());
     // Activation stride shorter than a row.
-    assert!(MatMul::new(GgmlType::Q4_0, &w, 36, 2, 64, &a, 34, 2).is_err());
+    assert!(MatMul::new(GgmlType::Q4_0, &w, 36, 2, 64, &a, 36, 2).is_err());
     // No kernel for this type.
     assert!(MatMul::new(GgmlType::I32, &w, 4, 1, 1, &a, 4, 1).is_err());
-    let mm = MatMul::new(GgmlType::Q4_0, &w, 36, 2, 64, &a, 68, 2).expect("valid");
+    let mm = MatMul::new(GgmlType::Q4_0, &w, 36, 2, 64, &a, 72, 2).expect("valid");
     let mut dst = vec![0.0f32; 3];
     assert!(
         mul_mat(&mm, 0..2, 0..2, &mut dst, 2).is_err(),
@@ -143,7 +154,7 @@ fn bad_arguments_are_errors_not_panics() {
         mul_mat(&mm, 0..3, 0..1, &mut dst, 3).is_err(),
         "rows out of range"
     );
-    assert!(quantize_activations(GgmlType::Q8_0, &[0.0; 32], &mut [0u8; 33]).is_err());
+    assert!(quantize_activations(GgmlType::Q8_0, &[0.0; 32], &mut [0u8; 35]).is_err());
     assert!(quantize_activations(GgmlType::Q4_0, &[0.0; 32], &mut [0u8; 64]).is_err());
     assert!(quantize_activations(GgmlType::Q8_K, &[0.0; 100], &mut [0u8; 400]).is_err());
 }
@@ -158,13 +169,15 @@ fn q8_activation_rounding_is_upstreams_avx2_rounding() {
     x[2] = -3.5;
     x[3] = 0.5;
     x[4] = -0.5;
-    let mut q = [0u8; 34];
+    // One block: our layout stores it as (d, Σq, qs[32]).
+    let mut q = [0u8; 36];
     quantize_activations(GgmlType::Q8_0, &x, &mut q).expect("q8_0");
     assert_eq!(
         u16::from_le_bytes([q[0], q[1]]),
         half::f16::from_f32(1.0).to_bits()
     );
-    assert_eq!(&q[2..7], &[127u8, 2, (-4i8) as u8, 0, 0]);
+    assert_eq!(i16::from_le_bytes([q[2], q[3]]), 127 + 2 - 4);
+    assert_eq!(&q[4..9], &[127u8, 2, (-4i8) as u8, 0, 0]);
     // Q8_K: iscale = -127/max (max = the signed value of largest magnitude), d = 1/iscale,
     // the same half-even rounding (-2.5 → -2) and 16-element bsums.
     let mut xk = vec![0.0f32; 256];
@@ -178,6 +191,8 @@ fn q8_activation_rounding_is_upstreams_avx2_rounding() {
     assert_eq!(i16::from_le_bytes([qk[260], qk[261]]), -127);
     assert_eq!(i16::from_le_bytes([qk[262], qk[263]]), -2);
 }
+
+type Quantizer = fn(&[f32], &mut [u8]);
 
 #[test]
 fn simd_quantizers_write_the_scalar_bytes() {
@@ -197,13 +212,14 @@ fn simd_quantizers_write_the_scalar_bytes() {
                 x[96 + j] = j as f32 - 15.5;
             }
         }
-        let cases: [(GgmlType, fn(&[f32], &mut [u8])); 3] = [
-            (GgmlType::Q8_0, quantize::quantize_row_q8_0),
-            (GgmlType::Q8_1, quantize::quantize_row_q8_1),
+        let cases: [(GgmlType, Quantizer); 4] = [
+            (GgmlType::F16, quantize::convert_row_f16),
+            (GgmlType::Q8_0, quantize::quantize_row_q8_x4),
+            (GgmlType::Q8_1, quantize::quantize_row_q8_x4),
             (GgmlType::Q8_K, quantize::quantize_row_q8_k),
         ];
         for (ty, scalar) in cases {
-            let n = ty.row_size(k as u64).expect("row") as usize;
+            let n = quantize::act_row_bytes(ty, k).expect("row");
             let (mut a, mut b) = (vec![0u8; n], vec![0u8; n]);
             quantize_activations(ty, &x, &mut a).expect("quantize");
             scalar(&x, &mut b);

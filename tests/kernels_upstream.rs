@@ -13,7 +13,7 @@ use std::ffi::{c_char, c_void, CString};
 
 use llama::backend::cpu::kernels::quantize::{quantize_row_q8_0_ggml, quantize_row_q8_1_ggml};
 use llama::backend::cpu::kernels::{
-    quantize_activations, scalar_table, table, vec_dot_type, SUPPORTED,
+    act_row_size, quantize_activations, scalar_table, table, vec_dot_type, SUPPORTED,
 };
 use llama::quant::GgmlType;
 
@@ -81,7 +81,7 @@ fn upstream() -> Option<Upstream> {
 }
 
 impl Upstream {
-    fn from_float(&self, ty: GgmlType, src: &[f32]) -> Vec<u8> {
+    fn quantize_row(&self, ty: GgmlType, src: &[f32]) -> Vec<u8> {
         let mut out = vec![0u8; ty.row_size(src.len() as u64).expect("row") as usize];
         // SAFETY: upstream's CPU traits for a valid type; `from_float` writes exactly one row
         // of `src.len()` elements (a multiple of the block size) into `out`.
@@ -198,7 +198,7 @@ fn activation_quantization_is_bit_identical_to_upstream() {
             }
             assert_eq!(
                 ggml_layout(vdt, &src),
-                up.from_float(vdt, &src),
+                up.quantize_row(vdt, &src),
                 "{} trial {trial}",
                 vdt.name()
             );
@@ -223,7 +223,7 @@ fn dot_products_match_f64_reference_and_upstream() {
             let w = &w[..ws];
             let src: Vec<f32> = (0..k).map(|_| rng.normal()).collect();
             let y_ggml = ggml_layout(vdt, &src);
-            let mut y_ours = vec![0u8; y_ggml.len()];
+            let mut y_ours = vec![0u8; act_row_size(ty, k).expect("act row")];
             quantize_activations(vdt, &src, &mut y_ours).expect("quantize");
             let wv = up.to_float(ty, w, k);
             let yv = act_values(vdt, &y_ggml, k);

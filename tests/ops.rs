@@ -102,7 +102,8 @@ fn erf_ref(x: f64) -> f64 {
 #[test]
 fn unary_scale_clamp() {
     let mut rng = Rng::new(2);
-    let fs: [(UnaryOp, fn(f64) -> f64, f32, f32, f64); 12] = [
+    type Case = (UnaryOp, fn(f64) -> f64, f32, f32, f64);
+    let fs: [Case; 12] = [
         (UnaryOp::Silu, |x| x / (1.0 + (-x).exp()), -6.0, 6.0, 1e-7),
         (UnaryOp::Gelu, gelu_ref, -6.0, 6.0, 1e-6),
         (
@@ -195,9 +196,9 @@ fn norms() {
             let ms = row.iter().map(|x| x * x).sum::<f64>() / n0 as f64;
             let mean = row.iter().sum::<f64>() / n0 as f64;
             let var = row.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n0 as f64;
-            for k in 0..n0 {
-                r1.set([k, i[1], i[2], i[3]], row[k] / (ms + 1e-6).sqrt());
-                r2.set([k, i[1], i[2], i[3]], (row[k] - mean) / (var + 1e-5).sqrt());
+            for (k, &x) in row.iter().enumerate() {
+                r1.set([k, i[1], i[2], i[3]], x / (ms + 1e-6).sqrt());
+                r2.set([k, i[1], i[2], i[3]], (x - mean) / (var + 1e-5).sqrt());
             }
         });
         check(&format!("rms_norm {axes:?}"), &got[0], &r1.d, 1e-7);
@@ -585,7 +586,13 @@ fn argsort_top_k_argmax() {
     let top = g.top_k(a, 8).unwrap();
     let a2 = g.cont_nd(a, &[45, 12]).unwrap();
     let am = g.argmax(a2).unwrap();
-    let got = run(&mut g, &[asc, desc, top, am], &bind(&inp), NTH);
+    // top-k as upstream's argsort_top_k: a strided I32 view of the sorted indices, made
+    // contiguous.
+    let dv = g
+        .view_4d(desc, [8, 6, 2, 1], [45 * 4, 45 * 4 * 6, 45 * 4 * 12], 0)
+        .unwrap();
+    let dvc = g.cont(dv).unwrap();
+    let got = run(&mut g, &[asc, desc, top, am, dvc], &bind(&inp), NTH);
     let mut r_asc = Vec::new();
     let mut r_desc = Vec::new();
     let mut r_top = Vec::new();
@@ -597,11 +604,18 @@ fn argsort_top_k_argmax() {
         r_asc.extend(idx.iter().map(|&x| x as f64));
         idx.reverse();
         r_desc.extend(idx.iter().map(|&x| x as f64));
-        r_top.extend(idx[..8].iter().map(|&x| x as f64));
+        let mut t8: Vec<f64> = idx[..8].iter().map(|&x| x as f64).collect();
+        t8.swap(0, 1); // upstream's CPU top_k order
+        r_top.extend(t8);
         r_am.push(idx[0] as f64);
     });
     check("argsort asc", &got[0], &r_asc, 0.0);
     check("argsort desc", &got[1], &r_desc, 0.0);
     check("top_k", &got[2], &r_top, 0.0);
     check("argmax", &got[3], &r_am, 0.0);
+    let mut r_view = r_top.clone();
+    for c in r_view.chunks_mut(8) {
+        c.swap(0, 1);
+    }
+    check("cont of an I32 view (argsort top-k)", &got[4], &r_view, 0.0);
 }

@@ -174,6 +174,13 @@ fn random_graphs_plan_exactly_and_never_overlap_live_tensors() {
         let n_ops = 5 + rng.below(40);
         let b = build(&mut rng, &w, ne0, ne1, n_ops);
         let g = &b.g;
+        // Even cases split every node across both threads; odd cases use the default
+        // threshold (small nodes on one thread).
+        cpu.set_split_threshold(if case % 2 == 0 {
+            0
+        } else {
+            llama::backend::cpu::ops::SPLIT_THRESHOLD
+        });
         let plan = cpu.plan(g, 2).unwrap();
 
         // Blocks: (start, end, off, len).

@@ -12,16 +12,18 @@
 //! - `special_rows_match_upstream_hashes`: the same for rows full of NaN, infinities,
 //!   `FLT_MAX`, subnormals and zeros (upstream's C casts of out-of-range floats included),
 //!   all types but IQ3_S, on which upstream aborts for such input.
+//! - `imatrix_rows_match_upstream_hashes`: the synthetic rows as rows of 512 with importance
+//!   weights (the weighted `quantize_rows_imatrix` path), against upstream's hashes.
 //! - `oracle_folder_matches_upstream`: only with `FERROLLAMA_QUANT_ORACLE_DIR` set to a
 //!   folder written by that script's `--out` (any `--rows` / `--seed` / `--special` /
-//!   `--input`): every type's bytes against upstream's, mismatches located to the row and
+//!   `--input` / `--imatrix`): every type's bytes against upstream's, mismatches located to the row and
 //!   byte. A dev check, not CI.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use llama::gguf::GgufFile;
-use llama::quant::quantize::{can_quantize, quantize_rows};
+use llama::quant::quantize::{can_quantize, from_float_row, quantize_rows_imatrix};
 use llama::quant::GgmlType;
 
 /// `../shared` beside the crate, or `None` (with a notice) when it is absent; absent with
@@ -125,7 +127,7 @@ fn corpus_tensors_match_upstream_quantization() {
             let want = q.tensor_data(t);
             let n_per_row = t.ne[0] as usize;
             let mut got = vec![0u8; want.len()];
-            if let Err(e) = quantize_rows(t.ty, &src, n_per_row, &mut got) {
+            if let Err(e) = quantize_rows_imatrix(t.ty, &src, n_per_row, None, &mut got) {
                 failures.push(format!("{q_name}: {}: {e}", t.name));
                 continue;
             }
@@ -196,6 +198,7 @@ const UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("tq1_0", 0xf4d08e01da493d3a),
     ("tq2_0", 0xf8db2e3ce1ad6fae),
     ("iq3_s", 0x7d4ac55eb7145375),
+    ("iq4_nl.from_float", 0x3268bfcb15af7ac7),
 ];
 
 /// FNV-1a 64 of the little-endian bytes of `oracle_rows()`.
@@ -312,6 +315,41 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Quantizes `x` for one table entry: a type name (`quantize_rows_imatrix`), or
+/// `<type>.from_float` (`from_float_row` per row, with the nibbles of blocks whose `d` is
+/// zero cleared, as upstream leaves stale bytes there; see the oracle script).
+fn quantize_named(
+    name: &str,
+    x: &[f32],
+    n_per_row: usize,
+    imatrix: Option<&[f32]>,
+) -> (Vec<u8>, usize) {
+    let (ty_name, from_float) = match name.strip_suffix(".from_float") {
+        Some(t) => (t, true),
+        None => (name, false),
+    };
+    let ty = type_by_name(ty_name);
+    let row_size = ty.row_size(n_per_row as u64).unwrap() as usize;
+    let mut got = vec![0u8; x.len() / n_per_row * row_size];
+    if from_float {
+        for (xr, yr) in x
+            .chunks_exact(n_per_row)
+            .zip(got.chunks_exact_mut(row_size))
+        {
+            from_float_row(ty, xr, yr).unwrap();
+        }
+        // IQ4_NL blocks: d (f16) then nibbles.
+        for b in got.chunks_exact_mut(ty.type_size()) {
+            if b[0] == 0 && b[1] & 0x7f == 0 {
+                b[2..].fill(0);
+            }
+        }
+    } else {
+        quantize_rows_imatrix(ty, x, n_per_row, imatrix, &mut got).unwrap();
+    }
+    (got, row_size)
+}
+
 fn type_by_name(name: &str) -> GgmlType {
     GgmlType::ALL
         .iter()
@@ -361,6 +399,7 @@ const SPECIAL_UPSTREAM_HASHES: &[(&str, u64)] = &[
     ("q2_0", 0x1af27b837337d6da),
     ("tq1_0", 0x479cce21b5b2a3b4),
     ("tq2_0", 0x35e2d3debb44e90f),
+    ("iq4_nl.from_float", 0x9a212d4571da291c),
 ];
 
 /// Rows mixing non-finite and extreme values; matches `special_rows()` of the Python script.
@@ -389,6 +428,17 @@ fn special_rows() -> Vec<f32> {
 
 /// Quantizes `x` in every type of `table` and checks the output hashes.
 fn check_hashes(x: &[f32], input_hash: u64, table: &[(&str, u64)]) {
+    check_hashes_imatrix(x, input_hash, None, table);
+}
+
+/// [`check_hashes`] with importance weights (rows as long as `imatrix`).
+fn check_hashes_imatrix(
+    x: &[f32],
+    input_hash: u64,
+    imatrix: Option<&[f32]>,
+    table: &[(&str, u64)],
+) {
+    let n_per_row = imatrix.map_or(N_PER_ROW, |w| w.len());
     let x_bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(
         fnv1a64(&x_bytes),
@@ -397,10 +447,7 @@ fn check_hashes(x: &[f32], input_hash: u64, table: &[(&str, u64)]) {
     );
     let mut failures = Vec::new();
     for &(name, want_hash) in table {
-        let ty = type_by_name(name);
-        let row_size = ty.row_size(N_PER_ROW as u64).unwrap() as usize;
-        let mut got = vec![0u8; x.len() / N_PER_ROW * row_size];
-        quantize_rows(ty, x, N_PER_ROW, &mut got).unwrap();
+        let (got, _) = quantize_named(name, x, n_per_row, imatrix);
         let hash = fnv1a64(&got);
         let ok = hash == want_hash;
         println!(
@@ -414,6 +461,71 @@ fn check_hashes(x: &[f32], input_hash: u64, table: &[(&str, u64)]) {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Importance weights for rows of 512 (`imatrix_weights()` of the Python script): 1 in 16
+/// zero, the rest `m * 2^e` with `m` in [1, 2^23] and `e` in [-22, -14].
+fn oracle_imatrix() -> Vec<f32> {
+    let mut rng = SplitMix64(0x1A7E);
+    (0..512)
+        .map(|_| {
+            if rng.below(16) == 0 {
+                0.0
+            } else {
+                let m = 1 + (rng.next() >> 41) as i64;
+                val(m, -22 + rng.below(9) as i32)
+            }
+        })
+        .collect()
+}
+
+/// FNV-1a 64 of `oracle_imatrix()`.
+const IMATRIX_HASH: u64 = 0x0827e8846a1e774c;
+
+/// `scripts/py/quantize_oracle.py --imatrix`: `oracle_rows()` as 48 rows of 512 with
+/// `oracle_imatrix()` (upstream's `ggml_quantize_chunk` with `imatrix` set).
+const IMATRIX_UPSTREAM_HASHES: &[(&str, u64)] = &[
+    ("f16", 0x5ad78b620ce1f18f),
+    ("bf16", 0x84373b0d13862bd6),
+    ("q4_0", 0xa5fa2ffe4dc6feac),
+    ("q4_1", 0xb65ad23bb02e2001),
+    ("q5_0", 0x9b61bd4a13f055bf),
+    ("q5_1", 0xf3a5657954d7c3ea),
+    ("q8_0", 0xeb15ed5d9681e7c0),
+    ("q8_1", 0x640b0648ce3f5155),
+    ("q2_K", 0xa4b3e01dcd825c00),
+    ("q3_K", 0xee0402fe72735e66),
+    ("q4_K", 0x5e0d62c7c55f2f00),
+    ("q5_K", 0xd161e4daeb7e5e03),
+    ("q6_K", 0xfdc65a843bddaf99),
+    ("q8_K", 0x89fca376fd1db1fb),
+    ("iq4_nl", 0xe40098a2a6c0e195),
+    ("iq4_xs", 0xa91f166f0ffd8ac2),
+    ("mxfp4", 0x0aac3a88d9334fd5),
+    ("nvfp4", 0xa71efc6673650c5a),
+    ("q1_0", 0x6c8d119b774aeb71),
+    ("q2_0", 0xe99358569c8b0ccb),
+    ("tq1_0", 0xf4d08e01da493d3a),
+    ("tq2_0", 0xf8db2e3ce1ad6fae),
+    ("iq3_s", 0x3f561f2157871207),
+    ("iq4_nl.from_float", 0x3268bfcb15af7ac7),
+];
+
+#[test]
+fn imatrix_rows_match_upstream_hashes() {
+    let w = oracle_imatrix();
+    let w_bytes: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(
+        fnv1a64(&w_bytes),
+        IMATRIX_HASH,
+        "the imatrix generator drifted from the Python one"
+    );
+    check_hashes_imatrix(
+        &oracle_rows(),
+        INPUT_HASH,
+        Some(&w),
+        IMATRIX_UPSTREAM_HASHES,
+    );
 }
 
 #[test]
@@ -432,22 +544,24 @@ fn oracle_folder_matches_upstream() {
     let input =
         std::fs::read(dir.join("input.f32")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let x = f32s(&input);
+    // With imatrix.f32 (from --imatrix) the rows are as long as the importance vector.
+    let imatrix = std::fs::read(dir.join("imatrix.f32"))
+        .ok()
+        .map(|b| f32s(&b));
+    let n_per_row = imatrix.as_ref().map_or(N_PER_ROW, |w| w.len());
     assert!(
-        !x.is_empty() && x.len() % N_PER_ROW == 0,
+        !x.is_empty() && x.len() % n_per_row == 0,
         "input.f32: {} values",
         x.len()
     );
     let mut failures = Vec::new();
     for &(name, _) in UPSTREAM_HASHES {
-        let ty = type_by_name(name);
         let Ok(want) = std::fs::read(dir.join(format!("{name}.bin"))) else {
             // The script leaves a type out when upstream aborts on the input (IQ3_S).
             println!("  {name:7} skipped: no {name}.bin");
             continue;
         };
-        let row_size = ty.row_size(N_PER_ROW as u64).unwrap() as usize;
-        let mut got = vec![0u8; x.len() / N_PER_ROW * row_size];
-        quantize_rows(ty, &x, N_PER_ROW, &mut got).unwrap();
+        let (got, row_size) = quantize_named(name, &x, n_per_row, imatrix.as_deref());
         if got.len() != want.len() {
             failures.push(format!(
                 "{name}: {} bytes, upstream {}",
@@ -468,7 +582,7 @@ fn oracle_folder_matches_upstream() {
                 want[i]
             ));
         } else {
-            println!("  {name:7} {} rows match upstream", x.len() / N_PER_ROW);
+            println!("  {name:7} {} rows match upstream", x.len() / n_per_row);
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

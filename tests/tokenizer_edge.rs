@@ -159,3 +159,47 @@ fn one_megabyte_is_linear() {
         );
     }
 }
+
+/// The text of scripts/bench_tokenize.py: the vocab's own `.inp` file repeated to 1 MB, cut,
+/// trailing non-ASCII bytes dropped.
+fn bench_text(shared: &std::path::Path, name: &str) -> Vec<u8> {
+    let inp =
+        std::fs::read(shared.join(format!("data/vocab/ggml-vocab-{name}.gguf.inp"))).expect("inp");
+    let mut t = Vec::with_capacity(1_000_000 + inp.len());
+    while t.len() < 1_000_000 {
+        t.extend_from_slice(&inp);
+    }
+    t.truncate(1_000_000);
+    while t.last().is_some_and(|&b| b >= 0x80) {
+        t.pop();
+    }
+    t
+}
+
+#[test]
+fn one_megabyte_matches_upstream() {
+    let Some(shared) = shared_dir() else { return };
+    // (vocab, token count, checksum sum((i+1)*id) mod 2^64) from upstream's llama_tokenize via
+    // scripts/bench_tokenize.py (add_special = true, parse_special = false)
+    let want: [(&str, usize, u64); 11] = [
+        ("bert-bge", 467343, 638598253683008),
+        ("deepseek-coder", 550162, 221444604730855),
+        ("deepseek-llm", 492004, 899881324154133),
+        ("gpt-2", 501798, 592124882779566),
+        ("llama-bpe", 339151, 855535764163632),
+        ("llama-spm", 537293, 1607981789715149),
+        ("mpt", 477116, 543666104558389),
+        ("phi-3", 537293, 1607981789715149),
+        ("qwen2", 356627, 1069280468705010),
+        ("refact", 451343, 436694050659505),
+        ("starcoder", 451343, 439293262349106),
+    ];
+    for (name, n, sum) in want {
+        let v = load(&shared, name);
+        let toks = v.tokenize(&bench_text(&shared, name), true, false);
+        let got = toks.iter().enumerate().fold(0u64, |s, (i, &t)| {
+            s.wrapping_add((i as u64 + 1).wrapping_mul(t as u64))
+        });
+        assert_eq!((toks.len(), got), (n, sum), "{name}");
+    }
+}

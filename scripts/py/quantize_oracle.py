@@ -11,6 +11,7 @@ bytes per type, in the form of the table in tests/quantize_parity.rs.
     python scripts/py/quantize_oracle.py --lib /work/up/venv/lib/python3.11/site-packages/llama_cpp/lib
     python scripts/py/quantize_oracle.py --lib DIR --out /tmp/qoracle    # also write raw bytes
     python scripts/py/quantize_oracle.py --lib DIR --special             # NaN / inf / extreme rows
+    python scripts/py/quantize_oracle.py --lib DIR --imatrix             # with importance weights
 
 With --out DIR the raw upstream output of each type goes to DIR/<type>.bin (and the
 input rows to DIR/input.f32); running the Rust tests with FERROLLAMA_QUANT_ORACLE_DIR=DIR
@@ -52,6 +53,11 @@ TYPES = [
 # Upstream may abort on these (IQ3_S asserts that every block scale is >= 0, which fails
 # once a sum overflows: non-finite input, or |x| around 1e15), so they run in a child process.
 MAY_ABORT = {"iq3_s"}
+# ggml-cpu's from_float where it differs from ggml_quantize_chunk: IQ4_NL takes
+# quantize_row_iq4_nl_ref (called per row, as ggml_cpy / set_rows do). Its all-zero blocks
+# carry stale or uninitialised levels, so the nibbles of every block with d == 0 are
+# zeroed before hashing, here and in the Rust test.
+TYPES.append(("iq4_nl.from_float", 20, 32, 18))
 
 
 class Rng:
@@ -193,30 +199,56 @@ def load(lib):
     g.ggml_quantize_chunk.restype = ctypes.c_size_t
     g.ggml_quantize_chunk.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                       ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
-    for name in ("quantize_row_q8_1_ref", "quantize_row_q8_K_ref"):
+    for name in ("quantize_row_q8_1_ref", "quantize_row_q8_K_ref", "quantize_row_iq4_nl_ref"):
         f = getattr(g, name)
         f.restype = None
         f.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
     return g
 
 
-def quantize(g, name, tid, blck, size, x):
-    n_rows = x.size // N_PER_ROW
-    dst = np.zeros(n_rows * (N_PER_ROW // blck) * size, dtype=np.uint8)
+IMATRIX_N_PER_ROW = 512
+
+
+def imatrix_weights(n=IMATRIX_N_PER_ROW):
+    """Importance weights (the `oracle_imatrix` of the Rust test): 1 in 16 zero, the rest
+    m * 2^e with m in [1, 2^23] and e in [-22, -14]."""
+    rng = Rng(0x1A7E)
+    out = []
+    for _ in range(n):
+        if rng.below(16) == 0:
+            out.append(0.0)
+        else:
+            m = 1 + (rng.next() >> 41)
+            out.append(val(m, -22 + rng.below(9)))
+    return np.array(out, dtype=np.float32)
+
+
+def quantize(g, name, tid, blck, size, x, imatrix=None):
+    n_per_row = N_PER_ROW if imatrix is None else imatrix.size
+    n_rows = x.size // n_per_row
+    dst = np.zeros(n_rows * (n_per_row // blck) * size, dtype=np.uint8)
     src = x.ctypes.data_as(ctypes.c_void_p)
     out = dst.ctypes.data_as(ctypes.c_void_p)
-    if name == "q8_1":
+    if name == "iq4_nl.from_float":
+        for r in range(n_rows):
+            g.quantize_row_iq4_nl_ref(ctypes.c_void_p(src.value + 4 * r * n_per_row),
+                                      ctypes.c_void_p(out.value + r * (n_per_row // blck) * size), n_per_row)
+        blocks = dst.reshape(-1, size)
+        zero_d = (blocks[:, 0] == 0) & ((blocks[:, 1] & 0x7F) == 0)
+        blocks[zero_d, 2:] = 0
+    elif name == "q8_1":
         g.quantize_row_q8_1_ref(src, out, x.size)
     elif name == "q8_K":
         g.quantize_row_q8_K_ref(src, out, x.size)
     else:
-        n = g.ggml_quantize_chunk(tid, src, out, 0, n_rows, N_PER_ROW, None)
+        qw = None if imatrix is None else imatrix.ctypes.data_as(ctypes.c_void_p)
+        n = g.ggml_quantize_chunk(tid, src, out, 0, n_rows, n_per_row, qw)
         if n != dst.size:
             raise RuntimeError(f"{name}: ggml_quantize_chunk wrote {n} bytes, expected {dst.size}")
     return dst
 
 
-def quantize_guarded(g, name, tid, blck, size, x):
+def quantize_guarded(g, name, tid, blck, size, x, imatrix=None):
     """`quantize` in a forked child; None when upstream aborts."""
     import tempfile
     with tempfile.NamedTemporaryFile() as tmp:
@@ -226,7 +258,7 @@ def quantize_guarded(g, name, tid, blck, size, x):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, 1)
                 os.dup2(devnull, 2)
-                quantize(g, name, tid, blck, size, x).tofile(tmp.name)
+                quantize(g, name, tid, blck, size, x, imatrix).tofile(tmp.name)
                 os._exit(0)
             except BaseException:
                 os._exit(1)
@@ -244,6 +276,8 @@ def main():
     ap.add_argument("--rows", type=int, default=N_ROWS, help=f"rows of {N_PER_ROW} values (default {N_ROWS})")
     ap.add_argument("--seed", type=lambda v: int(v, 0), default=0x5EED_2026, help="generator seed")
     ap.add_argument("--special", action="store_true", help="quantize the special-value rows instead")
+    ap.add_argument("--imatrix", action="store_true",
+                    help=f"pass importance weights (rows of {IMATRIX_N_PER_ROW}; written to imatrix.f32 with --out)")
     ap.add_argument("--input", help="quantize this raw little-endian f32 file (a multiple of 256 values) "
                     "instead of the generated rows")
     a = ap.parse_args()
@@ -258,9 +292,14 @@ def main():
         x = special_rows()
     else:
         x = oracle_rows(a.rows, a.seed)
+    imatrix = imatrix_weights() if a.imatrix else None
+    if imatrix is not None and x.size % imatrix.size:
+        ap.error(f"{x.size} values are not rows of {imatrix.size}")
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         x.tofile(os.path.join(a.out, "input.f32"))
+        if imatrix is not None:
+            imatrix.tofile(os.path.join(a.out, "imatrix.f32"))
     # FNV in pure Python is slow: hash only small sets (the recorded default is 96 KiB).
     small = x.nbytes <= (1 << 20)
 
@@ -268,15 +307,18 @@ def main():
         return f"0x{fnv1a64(b):016x}" if small else "None /* not hashed */"
 
     what = "special rows" if a.special else a.input if a.input else f"seed {a.seed:#x}"
-    print(f"// {x.size // N_PER_ROW} rows x {N_PER_ROW}, {what}; input fnv1a64 = {h(x.tobytes())}")
+    n_per_row = N_PER_ROW if imatrix is None else imatrix.size
+    if imatrix is not None:
+        what += f", imatrix fnv1a64 = {h(imatrix.tobytes())}"
+    print(f"// {x.size // n_per_row} rows x {n_per_row}, {what}; input fnv1a64 = {h(x.tobytes())}")
     for name, tid, blck, size in TYPES:
         if name in MAY_ABORT:
-            y = quantize_guarded(g, name, tid, blck, size, x)
+            y = quantize_guarded(g, name, tid, blck, size, x, imatrix)
             if y is None:
                 print(f"    // {name}: skipped, upstream aborts on this input")
                 continue
         else:
-            y = quantize(g, name, tid, blck, size, x)
+            y = quantize(g, name, tid, blck, size, x, imatrix)
         if a.out:
             y.tofile(os.path.join(a.out, f"{name}.bin"))
         print(f'    ("{name}", {h(y.tobytes())}),')

@@ -47,6 +47,9 @@ pub struct ArenaPlan {
     pub n_threads: usize,
     /// Number of tensors of the graph planned (a cheap check that plan and graph match).
     pub n_tensors: usize,
+    /// Backend settings the workspaces were sized under (the CPU backend stores its split
+    /// threshold); a backend refuses a plan made under other settings.
+    pub config: u64,
     /// Offset of each arena tensor, indexed by `TensorId` (`None` for leaves and views).
     pub offsets: Vec<Option<usize>>,
     /// `(offset, bytes)` of each node's workspace, indexed by `TensorId` (`None`: no scratch).
@@ -97,7 +100,7 @@ impl FreeList {
         // Best fit among the holes below top.
         let mut best: Option<usize> = None;
         for (i, &(_, s)) in self.free.iter().enumerate() {
-            if s >= size && best.map_or(true, |b| s < self.free[b].1) {
+            if s >= size && best.map(|b| s < self.free[b].1).unwrap_or(true) {
                 best = Some(i);
             }
         }
@@ -253,6 +256,7 @@ pub fn plan(
         alignment: align,
         n_threads: params.n_threads,
         n_tensors: n,
+        config: 0,
         offsets,
         workspace: ws_out,
     })

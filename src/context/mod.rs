@@ -9,10 +9,18 @@
 //! grows monotonically with the number of tokens, outputs and visible cells, so those shapes
 //! bound the rest; a decode whose plan would still exceed the arena fails with an error rather
 //! than allocate.
+//!
+//! Choices worth knowing: one KV stream shared by all sequences (`n_ctx` cells; the mask keeps
+//! sequences apart), plus a separate sliding-window cache for models with SWA layers (gemma3);
+//! `flash_attn = auto` resolves to on; a quantized V cache needs flash attention (as upstream);
+//! a context of a vocab-only model exists but cannot decode. Graph descriptors are rebuilt per
+//! micro-batch (plain heap memory, small and freed at once); the counted device memory — KV
+//! cache and compute arena — never changes after creation, and the counter is sealed.
 
 pub mod batch;
 pub mod params;
 mod run;
+mod state;
 
 pub use batch::{output_row, split_simple, BatchView, Prepared};
 pub use params::{resolve, CParams, ContextParams};
@@ -47,6 +55,8 @@ pub struct Context {
     kv_swa: Option<Cache>,
     logits: Vec<f32>,
     embd: Vec<f32>,
+    embd_seq: Vec<f32>,
+    embd_seq_present: Vec<bool>,
     output_ids: Vec<i32>,
     n_outputs: usize,
     prepared: Prepared,
@@ -59,8 +69,16 @@ impl Context {
     /// Creates a context: resolves the parameters, allocates the KV cache, plans the worst-case
     /// graphs and allocates the arena and output buffers.
     pub fn new(model: Arc<Model>, params: &ContextParams) -> Result<Context> {
-        let core = model.core()?;
-        let hp = &core.hparams;
+        // a vocab-only model gets a context sized by no layers: it exists (llama-cpp-python
+        // creates one to tokenize) but cannot decode
+        let blank;
+        let hp = match model.core() {
+            Ok(core) => &core.hparams,
+            Err(_) => {
+                blank = crate::model::HParams::blank(crate::model::Arch::Llama);
+                &blank
+            }
+        };
         let cparams = params::resolve(hp, params)?;
         let counter = AllocCounter::new();
         let main_keep = |il: usize| !(hp.has_swa() && hp.is_swa[il]);
@@ -111,6 +129,8 @@ impl Context {
             kv_swa,
             logits: vec![0.0; n_batch * n_vocab],
             embd: Vec::new(),
+            embd_seq: Vec::new(),
+            embd_seq_present: Vec::new(),
             output_ids: vec![-1; n_batch],
             n_outputs: 0,
             prepared: Prepared::with_capacity(n_batch),
@@ -120,8 +140,15 @@ impl Context {
         };
         if ctx.cparams.embeddings {
             ctx.embd = vec![0.0; n_batch * n_embd];
+            let n_seq = ctx.cparams.n_seq_max as usize;
+            ctx.embd_seq = vec![0.0; n_seq * n_embd];
+            ctx.embd_seq_present = vec![false; n_seq];
         }
-        let size = ctx.worst_case_arena()?;
+        let size = if model.core().is_ok() {
+            ctx.worst_case_arena()?
+        } else {
+            0
+        };
         ctx.arena = ctx.cpu.alloc_arena(size)?;
         // the plan is the allocation: anything later is a bug, refused and counted
         counter.seal();
@@ -193,6 +220,53 @@ impl Context {
         let r = output_row(i, &self.output_ids, self.n_outputs)?;
         self.embd.get(r * self.n_embd..(r + 1) * self.n_embd)
     }
+    /// Pooled embedding of sequence `s` from the last decode (pooling mean / cls / last).
+    pub fn embeddings_seq(&self, s: i32) -> Option<&[f32]> {
+        let i = usize::try_from(s).ok()?;
+        if !*self.embd_seq_present.get(i)? {
+            return None;
+        }
+        self.embd_seq.get(i * self.n_embd..(i + 1) * self.n_embd)
+    }
+
+    /// Pools the per-token embeddings of the last batch per sequence (upstream's pooling types:
+    /// 1 mean, 2 cls = first token, 3 last token).
+    fn pool_embeddings(&mut self) {
+        let pooling = self.cparams.pooling_type;
+        if self.embd_seq.is_empty() || !(1..=3).contains(&pooling) {
+            return;
+        }
+        let ne = self.n_embd;
+        self.embd_seq_present.iter_mut().for_each(|p| *p = false);
+        self.embd_seq.iter_mut().for_each(|x| *x = 0.0);
+        let prep = &self.prepared;
+        for (s, present) in self.embd_seq_present.iter_mut().enumerate() {
+            let mut count = 0usize;
+            let dst = &mut self.embd_seq[s * ne..(s + 1) * ne];
+            for i in 0..prep.n_tokens() {
+                if !prep.seqs[i].contains(s as i32) || self.output_ids[i] < 0 {
+                    continue;
+                }
+                let r = self.output_ids[i] as usize;
+                let row = &self.embd[r * ne..(r + 1) * ne];
+                match pooling {
+                    1 => dst.iter_mut().zip(row).for_each(|(d, &x)| *d += x),
+                    2 if count == 0 => dst.copy_from_slice(row),
+                    3 => dst.copy_from_slice(row),
+                    _ => {}
+                }
+                count += 1;
+            }
+            if count > 0 {
+                if pooling == 1 {
+                    let inv = 1.0 / count as f32;
+                    dst.iter_mut().for_each(|d| *d *= inv);
+                }
+                *present = true;
+            }
+        }
+    }
+
     /// Number of rows of the last decode's outputs.
     pub fn n_outputs(&self) -> usize {
         self.n_outputs
@@ -260,7 +334,11 @@ impl Context {
 
     /// `llama_decode`: `Ok(0)` on success, `Ok(1)` when the KV cache has no room for the batch.
     pub fn decode(&mut self, b: &BatchView<'_>) -> Result<i32> {
-        run::decode(self, b)
+        let r = run::decode(self, b)?;
+        if r == 0 && self.cparams.embeddings {
+            self.pool_embeddings();
+        }
+        Ok(r)
     }
 }
 

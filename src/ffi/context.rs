@@ -446,13 +446,13 @@ pub unsafe extern "C" fn llama_memory_can_shift(mem: llama_memory_t) -> bool {
 /// `llama_state_get_size` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_state_get_size(ctx: *mut llama_context) -> usize {
-    unsupported!("llama_state_get_size", 0, ctx)
+    with_ctx_mut("llama_state_get_size", ctx, 0, |c| c.ctx.state_save().len())
 }
 
 /// `llama_get_state_size` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_state_size(ctx: *mut llama_context) -> usize {
-    unsupported!("llama_get_state_size", 0, ctx)
+    llama_state_get_size(ctx)
 }
 
 /// `llama_state_get_data` (not supported yet).
@@ -462,13 +462,33 @@ pub unsafe extern "C" fn llama_state_get_data(
     dst: *mut u8,
     size: usize,
 ) -> usize {
-    unsupported!("llama_state_get_data", 0, ctx, dst, size)
+    with_ctx_mut("llama_state_get_data", ctx, 0, |c| {
+        let s = c.ctx.state_save();
+        if dst.is_null() || size < s.len() {
+            log_error!(
+                "llama_state_get_data: buffer of {size} bytes, state needs {}",
+                s.len()
+            );
+            return 0;
+        }
+        // SAFETY: dst holds `size` >= s.len() writable bytes (llama.h contract).
+        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), dst, s.len()) };
+        s.len()
+    })
 }
 
 /// `llama_copy_state_data` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_copy_state_data(ctx: *mut llama_context, dst: *mut u8) -> usize {
-    unsupported!("llama_copy_state_data", 0, ctx, dst)
+    with_ctx_mut("llama_copy_state_data", ctx, 0, |c| {
+        let s = c.ctx.state_save();
+        if dst.is_null() {
+            return 0;
+        }
+        // SAFETY: the deprecated API requires dst to hold llama_get_state_size() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), dst, s.len()) };
+        s.len()
+    })
 }
 
 /// `llama_state_set_data` (not supported yet).
@@ -478,7 +498,19 @@ pub unsafe extern "C" fn llama_state_set_data(
     src: *const u8,
     size: usize,
 ) -> usize {
-    unsupported!("llama_state_set_data", 0, ctx, src, size)
+    with_ctx_mut("llama_state_set_data", ctx, 0, |c| {
+        // SAFETY: src holds `size` readable bytes (llama.h contract); NULL refused by `slice`.
+        let Some(src) = (unsafe { slice(src, size) }) else {
+            return 0;
+        };
+        match c.ctx.state_load(src) {
+            Ok(n) => n,
+            Err(e) => {
+                log_error!("llama_state_set_data: {e}");
+                0
+            }
+        }
+    })
 }
 
 /// `llama_set_state_data` (not supported yet). Deprecated in llama.h.
@@ -876,11 +908,14 @@ pub unsafe extern "C" fn llama_get_embeddings_seq(
     ctx: *mut llama_context,
     seq_id: llama_seq_id,
 ) -> *mut f32 {
-    unsupported!(
+    with_ctx_mut(
         "llama_get_embeddings_seq",
-        std::ptr::null_mut(),
         ctx,
-        seq_id
+        std::ptr::null_mut(),
+        |c| match c.ctx.embeddings_seq(seq_id) {
+            Some(e) => e.as_ptr() as *mut f32,
+            None => std::ptr::null_mut(),
+        },
     )
 }
 

@@ -417,7 +417,8 @@ impl<'a> Graph<'a> {
         self.node(Op::Argsort(order), GgmlType::I32, ne, &[a])
     }
 
-    /// Indices (I32) of the `k` largest values of each row, largest first (`ggml_top_k`).
+    /// Indices (I32) of the `k` largest values of each row (`ggml_top_k`): largest first with
+    /// the first two swapped, the order upstream's CPU backend produces.
     pub fn top_k(&mut self, a: TensorId, k: i64) -> Result<TensorId> {
         let t = self.tensor(a)?;
         if k < 1 || k > t.ne[0] || k > i32::MAX as i64 {

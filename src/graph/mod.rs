@@ -40,6 +40,26 @@
 //! Conventions (as ggml): `ne[0]` is the innermost dimension; `mul_mat(a, b)` takes the
 //! weight first (`a[K, M]`, `b[K, N]` → `[M, N]`); binary ops broadcast `b` over `a`;
 //! `permute(a, [p0, p1, p2, p3])` moves axis `i` of `a` to position `p_i`.
+//!
+//! ## Leaves
+//! - [`Graph::weight`]: bytes borrowed for the graph's lifetime `'a` (an mmap slice);
+//!   [`Graph::weight_meta`]: shape only, for graphs that are planned but never computed.
+//! - [`Graph::input`]: bound at compute time, `(TensorId, &[u8])` pairs (aligned to the
+//!   element size; `backend::cpu::as_bytes(&[i32])` gives the bytes).
+//! - [`Graph::external`]: a region of a persistent [`ExternalMemory`] (a
+//!   [`crate::backend::HostBuffer`] holding the KV cache). `set_rows(cache, k_cur, idxs)` and
+//!   `cpy(x, view_of_cache)` write into it and return a view that depends on the write; build
+//!   the reading views from that returned tensor (or after it) so the read runs later.
+//!
+//! ## Memory and execution
+//! - `CpuBackend::plan(&g, n_threads)` → [`crate::alloc::ArenaPlan`]: every op result that is
+//!   not a view gets an offset in one arena, reused by liveness; node scratch (activation
+//!   copies for quantized matmul, per-thread rows) is part of the plan. `plan.size` is exact.
+//!   `plan_worst_case(&[&g1, &g2, ..], n)` plans several shapes; allocate the maximum once.
+//! - `CpuBackend::compute(&g, &plan, &mut arena, inputs, n_threads)` allocates nothing. Nodes
+//!   big enough to be worth it are split across the pool's threads (rows or dynamic chunks)
+//!   with one barrier after each; small nodes run on one thread without barriers.
+//! - Outputs: `read_f32` / `read_bytes` give a slice of the arena for arena tensors.
 
 mod build;
 mod build_attn;
@@ -337,7 +357,7 @@ impl<'a> Graph<'a> {
             name,
         };
         let end = offset.checked_add(t.nbytes());
-        if end.map_or(true, |e| e > src.nbytes()) {
+        if end.map(|e| e > src.nbytes()).unwrap_or(true) {
             return Err(Error::invalid(format!(
                 "view {ne:?} at offset {offset} reaches past {} ({} bytes)",
                 src.name,

@@ -189,7 +189,8 @@ pub enum Op {
     },
     /// Indices (I32) sorting each row.
     Argsort(SortOrder),
-    /// Indices (I32) of the `k` largest values of each row, largest first.
+    /// Indices (I32) of the `k` largest values of each row: sorted largest first, then the
+    /// first two swapped, exactly as upstream's CPU `top_k` orders them.
     TopK(i32),
     /// Sum of each row: `[1, ne1, ne2, ne3]`.
     SumRows,

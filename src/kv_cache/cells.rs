@@ -42,6 +42,14 @@ impl SeqSet {
     pub fn count(&self) -> u32 {
         self.0.iter().map(|w| w.count_ones()).sum()
     }
+    /// The raw bits (state save).
+    pub fn bits(&self) -> [u64; MAX_SEQ / 64] {
+        self.0
+    }
+    /// A set from raw bits (state load).
+    pub fn from_bits(b: [u64; MAX_SEQ / 64]) -> SeqSet {
+        SeqSet(b)
+    }
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
@@ -121,6 +129,18 @@ impl KvCells {
     pub fn reset_shift(&mut self) {
         self.has_shift = false;
         self.shift.iter_mut().for_each(|s| *s = 0);
+    }
+    /// The sequences of cell `i`.
+    pub fn seqs(&self, i: u32) -> SeqSet {
+        self.seq[i as usize]
+    }
+    /// Restores a saved cell: position, sequences and pending shift.
+    pub fn restore(&mut self, i: u32, pos: i32, seqs: SeqSet, shift: i32) {
+        self.apply(i, pos, seqs);
+        self.shift[i as usize] = shift;
+        if shift != 0 {
+            self.has_shift = true;
+        }
     }
     /// Whether cell `i` belongs to sequence `s`.
     pub fn seq_has(&self, i: u32, s: i32) -> bool {

@@ -29,6 +29,8 @@ pub struct KvStorage {
     v: HostBuffer,
     k_off: Vec<Option<usize>>,
     v_off: Vec<Option<usize>>,
+    k_row: Vec<usize>,
+    v_row: Vec<usize>,
     type_k: GgmlType,
     type_v: GgmlType,
     size: u32,
@@ -76,6 +78,7 @@ impl KvStorage {
         check_cache_type(type_v, "V")?;
         let nl = hp.n_layer as usize;
         let (mut k_off, mut v_off) = (vec![None; nl], vec![None; nl]);
+        let (mut k_row, mut v_row) = (vec![0usize; nl], vec![0usize; nl]);
         let (mut k, mut v) = (0usize, 0usize);
         for il in 0..nl {
             if !keep(il) {
@@ -90,6 +93,7 @@ impl KvStorage {
                 )));
             }
             k_off[il] = Some(k);
+            k_row[il] = type_k.row_size(kr)? as usize;
             k += align_up(type_k.row_size(kr)? as usize * size as usize);
             if !hp.is_mla() {
                 let vr = hp.n_embd_v_gqa(il) as u64;
@@ -101,6 +105,7 @@ impl KvStorage {
                     )));
                 }
                 v_off[il] = Some(v);
+                v_row[il] = type_v.row_size(vr)? as usize;
                 v += align_up(type_v.row_size(vr)? as usize * size as usize);
             }
         }
@@ -111,6 +116,8 @@ impl KvStorage {
             v,
             k_off,
             v_off,
+            k_row,
+            v_row,
             type_k,
             type_v,
             size,
@@ -133,14 +140,52 @@ impl KvStorage {
         self.k.len() + self.v.len()
     }
 
-    /// K buffer (for state save/load).
-    pub fn k_buf(&mut self) -> &mut HostBuffer {
-        &mut self.k
+    /// Bytes of one cell's K and V over all layers (the unit of state save/load).
+    pub fn cell_bytes(&self) -> usize {
+        self.k_row.iter().sum::<usize>() + self.v_row.iter().sum::<usize>()
     }
 
-    /// V buffer (for state save/load).
-    pub fn v_buf(&mut self) -> &mut HostBuffer {
-        &mut self.v
+    /// Appends cell `i`'s K and V rows (layer by layer) to `out`.
+    pub fn read_cell(&mut self, i: u32, out: &mut Vec<u8>) {
+        let i = i as usize;
+        let k = self.k.as_slice();
+        for (off, &row) in self.k_off.iter().zip(&self.k_row) {
+            if let Some(off) = off {
+                out.extend_from_slice(&k[off + i * row..off + (i + 1) * row]);
+            }
+        }
+        let v = self.v.as_slice();
+        for (off, &row) in self.v_off.iter().zip(&self.v_row) {
+            if let Some(off) = off {
+                out.extend_from_slice(&v[off + i * row..off + (i + 1) * row]);
+            }
+        }
+    }
+
+    /// Writes cell `i`'s K and V rows from `src` (as [`KvStorage::read_cell`] laid them out);
+    /// returns the bytes consumed.
+    pub fn write_cell(&mut self, i: u32, src: &[u8]) -> Result<usize> {
+        let need = self.cell_bytes();
+        if src.len() < need || i >= self.size {
+            return Err(Error::invalid("state: truncated KV cell data"));
+        }
+        let i = i as usize;
+        let mut at = 0;
+        let k = self.k.as_mut_slice();
+        for (off, &row) in self.k_off.iter().zip(&self.k_row) {
+            if let Some(off) = off {
+                k[off + i * row..off + (i + 1) * row].copy_from_slice(&src[at..at + row]);
+                at += row;
+            }
+        }
+        let v = self.v.as_mut_slice();
+        for (off, &row) in self.v_off.iter().zip(&self.v_row) {
+            if let Some(off) = off {
+                v[off + i * row..off + (i + 1) * row].copy_from_slice(&src[at..at + row]);
+                at += row;
+            }
+        }
+        Ok(at)
     }
 
     /// The graph-side view of this storage.

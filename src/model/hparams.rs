@@ -408,6 +408,55 @@ impl HParams {
         Ok(hp)
     }
 
+    /// Hyper-parameters of no layers at all: what a context of a vocab-only model is sized by
+    /// (it can tokenize through its model but not decode).
+    pub fn blank(arch: Arch) -> HParams {
+        HParams {
+            arch,
+            name: None,
+            n_vocab: 0,
+            n_ctx_train: 0,
+            n_embd: 0,
+            n_layer: 0,
+            n_head_arr: Vec::new(),
+            n_head_kv_arr: Vec::new(),
+            n_ff_arr: Vec::new(),
+            n_embd_head_k: 0,
+            n_embd_head_v: 0,
+            n_rot: 0,
+            f_norm_rms_eps: 0.0,
+            n_expert: 0,
+            n_expert_used: 0,
+            n_ff_exp: 0,
+            n_expert_shared: 0,
+            n_layer_dense_lead: 0,
+            expert_weights_scale: 0.0,
+            expert_weights_norm: false,
+            expert_gating: Gating::Softmax,
+            n_lora_q: 0,
+            n_lora_kv: 0,
+            n_embd_head_k_mla: 0,
+            n_embd_head_v_mla: 0,
+            rope_freq_base_train: 10000.0,
+            rope_freq_base_train_swa: 10000.0,
+            rope_freq_scale_train: 1.0,
+            rope_scaling_type_train: RopeScaling::Linear,
+            n_ctx_orig_yarn: 0,
+            rope_attn_factor: 1.0,
+            rope_yarn_log_mul: 0.0,
+            yarn_ext_factor: -1.0,
+            yarn_attn_factor: 1.0,
+            yarn_beta_fast: 32.0,
+            yarn_beta_slow: 1.0,
+            n_swa: 0,
+            is_swa: Vec::new(),
+            f_final_logit_softcapping: 0.0,
+            f_attention_scale: 0.0,
+            causal_attn: true,
+            pooling_type: -1,
+        }
+    }
+
     /// Query heads of layer `il`.
     pub fn n_head(&self, il: usize) -> u32 {
         self.n_head_arr[il]

@@ -20,6 +20,10 @@
 //! bucket pre-pass ([`sort`]), so even candidates with *equal* logits end up in upstream's order.
 //! tests/sampling_upstream.rs checks all of this bit for bit against vectors recorded from
 //! upstream's library.
+//!
+//! Samplers that need a vocabulary (grammar, infill; DRY at construction) see it through the
+//! [`SamplerVocab`] trait. Not built: lazy grammars with trigger *patterns* (regular expressions)
+//! and upstream's experimental backend (on-device) sampling.
 
 #![forbid(unsafe_code)]
 
@@ -32,7 +36,9 @@ pub mod chain;
 pub mod dist;
 pub mod dry;
 pub mod empty;
+pub mod grammar;
 pub mod greedy;
+pub mod infill;
 pub mod logit_bias;
 pub mod min_p;
 pub mod mirostat;
@@ -52,7 +58,9 @@ pub use chain::{Chain, PerfData};
 pub use dist::Dist;
 pub use dry::Dry;
 pub use empty::Empty;
+pub use grammar::{Grammar, GrammarSampler, SamplerVocab};
 pub use greedy::Greedy;
+pub use infill::Infill;
 pub use logit_bias::{LogitBias, LogitBiasEntry};
 pub use min_p::MinP;
 pub use mirostat::{Mirostat, MirostatV2};

@@ -1,8 +1,29 @@
 //! Repetition, frequency and presence penalties over the last `penalty_last_n` accepted tokens.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{sampler_boilerplate, Empty, Sampler, TokenDataArray};
+
+/// A hasher for token ids: one multiply (token ids are small, dense integers).
+#[derive(Default)]
+struct TokenHasher(u64);
+
+impl Hasher for TokenHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.0 = u64::from(i as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type TokenMap = HashMap<i32, i32, BuildHasherDefault<TokenHasher>>;
 
 /// The penalties sampler.
 #[derive(Clone, Debug)]
@@ -12,7 +33,7 @@ pub struct Penalties {
     penalty_freq: f32,
     penalty_present: f32,
     prev: VecDeque<i32>,
-    token_count: HashMap<i32, i32>,
+    token_count: TokenMap,
 }
 
 fn is_disabled(last_n: i32, repeat: f32, freq: f32, present: f32) -> bool {
@@ -40,7 +61,7 @@ impl Penalties {
             penalty_freq: freq,
             penalty_present: present,
             prev: VecDeque::with_capacity((last_n as usize).min(1 << 16)),
-            token_count: HashMap::new(),
+            token_count: TokenMap::default(),
         })
     }
 }
@@ -75,6 +96,11 @@ impl Sampler for Penalties {
             self.penalty_freq,
             self.penalty_present,
         ) {
+            return;
+        }
+        if self.token_count.is_empty() {
+            // nothing accepted yet: no logit changes (upstream still clears `sorted`)
+            cur.sorted = false;
             return;
         }
         for t in cur.data.iter_mut() {

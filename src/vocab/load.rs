@@ -309,6 +309,9 @@ fn empty_vocab(vtype: i32) -> Vocab {
         suppress_tokens: Vec::new(),
         pretok: None,
         ugm: None,
+        rwkv: None,
+        plamo2: None,
+        spm_inner_space: None,
     }
 }
 
@@ -368,6 +371,18 @@ impl Vocab {
                 v = empty_vocab(vocab_type::UGM);
                 (v.special_bos, v.special_eos, v.special_unk, v.special_pad) = (NULL, 1, 2, 0);
             }
+            "rwkv" => {
+                v = empty_vocab(vocab_type::RWKV);
+                (v.special_bos, v.special_eos, v.special_unk) = (NULL, NULL, NULL);
+            }
+            "plamo2" => {
+                v = empty_vocab(vocab_type::PLAMO2);
+                (v.special_bos, v.special_eos, v.special_unk, v.special_pad) = (1, 2, 0, 3);
+            }
+            "test" => {
+                v = empty_vocab(vocab_type::TEST);
+                (v.special_bos, v.special_eos, v.special_unk) = (NULL, NULL, NULL);
+            }
             _ => return Err(Error::unsupported(format!("unknown tokenizer: '{model}'"))),
         }
         v.tokenizer_model = d.model.clone();
@@ -406,7 +421,12 @@ impl Vocab {
                     v.add_sep,
                 ) = (false, true, true, false, true)
             }
-            _ => (v.add_bos, v.add_eos) = (false, true),
+            vocab_type::UGM => (v.add_bos, v.add_eos) = (false, true),
+            vocab_type::RWKV => {
+                (v.add_space_prefix, v.clean_spaces, v.add_bos, v.add_eos) =
+                    (false, false, false, false)
+            }
+            _ => {}
         }
         v.tokenizer_pre = pre_name;
         if let Some(b) = d.add_space_prefix {
@@ -465,6 +485,9 @@ impl Vocab {
                     d.precompiled_charsmap.as_deref().unwrap_or(&[]),
                 )?)
             }
+            vocab_type::RWKV => v.rwkv = Some(super::rwkv::build_trie(&v)),
+            vocab_type::PLAMO2 => v.plamo2 = Some(super::plamo2::Plamo2::new(&v)?),
+            vocab_type::SPM => v.spm_inner_space = super::spm::inner_space_tokens(&v),
             _ => {}
         }
         v.linefeed = match v.vtype {

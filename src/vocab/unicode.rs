@@ -213,6 +213,14 @@ pub fn push_utf8(out: &mut Vec<u8>, cpt: u32) {
 
 /// Lowercase mapping (binary search in upstream's table; unmapped code points map to themselves).
 pub fn to_lower(cpt: u32) -> u32 {
+    if cpt < 0x80 {
+        // the table maps exactly A-Z below U+0080 (checked by a unit test)
+        return if (0x41..=0x5A).contains(&cpt) {
+            cpt + 32
+        } else {
+            cpt
+        };
+    }
     let i = MAP_LOWERCASE.partition_point(|&(k, _)| k < cpt);
     match MAP_LOWERCASE.get(i) {
         Some(&(k, v)) if k == cpt => v,
@@ -224,6 +232,10 @@ pub fn to_lower(cpt: u32) -> u32 {
 pub fn normalize_nfd(cpts: &[u32]) -> Vec<u32> {
     cpts.iter()
         .map(|&c| {
+            if c < 0xC0 {
+                // the table has no decomposition below U+00C0 (checked by a unit test)
+                return c;
+            }
             let i = RANGES_NFD.partition_point(|&(first, _, _)| first <= c);
             match i.checked_sub(1).and_then(|j| RANGES_NFD.get(j)) {
                 Some(&(first, last, nfd)) if first <= c && c <= last => nfd,
@@ -301,6 +313,24 @@ mod tests {
         assert_eq!(cpt_flags(0x110000).0, flag::UNDEFINED);
         assert_eq!(to_lower('A' as u32), 'a' as u32);
         assert_eq!(normalize_nfd(&[0xC9]), vec![0x45]);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_tables() {
+        for c in 0..0xC0u32 {
+            let i = MAP_LOWERCASE.partition_point(|&(k, _)| k < c);
+            let table = match MAP_LOWERCASE.get(i) {
+                Some(&(k, v)) if k == c => v,
+                _ => c,
+            };
+            assert_eq!(to_lower(c), table, "{c:#x}");
+            assert!(
+                RANGES_NFD
+                    .iter()
+                    .all(|&(f, l, n)| !(f <= c && c <= l) || n == c),
+                "{c:#x}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod c_decls;
+
 /// The pinned llama-cpp-python version whose vendored llama.cpp we mirror.
 pub const SDIST_VERSION: &str = "0.3.36";
 
@@ -30,24 +32,37 @@ pub fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The built `libllama.so` of this profile, building it with cargo if it is missing.
+/// The built `libllama.so` of this profile: the newer of `target/<profile>/deps/libllama.so`
+/// (rebuilt by `cargo test` together with the test's rlib) and `target/<profile>/libllama.so`
+/// (updated only by `cargo build`); built with cargo if neither exists. A `libllama.so.0` link (the
+/// SONAME) is created beside it so linked programs find it.
 pub fn cdylib() -> PathBuf {
     let dir = profile_dir();
-    let so = dir.join("libllama.so");
-    if !so.exists() {
-        let release = dir.file_name().is_some_and(|n| n == "release");
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.arg("build").arg("--lib").current_dir(manifest_dir());
-        if release {
-            cmd.arg("--release");
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let candidates = [dir.join("deps/libllama.so"), dir.join("libllama.so")];
+    let mut best: Option<PathBuf> = None;
+    for c in candidates.iter().filter(|c| c.exists()) {
+        if best.as_ref().is_none_or(|b| mtime(c) > mtime(b)) {
+            best = Some(c.clone());
         }
-        let st = cmd.status().expect("run cargo build");
-        assert!(st.success(), "cargo build --lib failed");
     }
+    let so = match best {
+        Some(so) => so,
+        None => {
+            let release = dir.file_name().is_some_and(|n| n == "release");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.arg("build").arg("--lib").current_dir(manifest_dir());
+            if release {
+                cmd.arg("--release");
+            }
+            let st = cmd.status().expect("run cargo build");
+            assert!(st.success(), "cargo build --lib failed");
+            dir.join("libllama.so")
+        }
+    };
     assert!(so.exists(), "{} not found", so.display());
-    // Programs linked against it look for the SONAME, libllama.so.0, next to it.
-    let soname = dir.join("libllama.so.0");
-    if !soname.exists() {
+    let soname = so.with_file_name("libllama.so.0");
+    if std::fs::symlink_metadata(&soname).is_err() {
         let _ = std::os::unix::fs::symlink("libllama.so", &soname);
     }
     so
@@ -83,6 +98,12 @@ fn extract(tarball: &Path, into: &Path) -> Option<PathBuf> {
         .arg("--wildcards")
         .arg("*/vendor/llama.cpp/include/*")
         .arg("*/vendor/llama.cpp/ggml/include/*")
+        .arg("*/vendor/llama.cpp/examples/simple/*")
+        .arg("*/vendor/llama.cpp/examples/simple-chat/*")
+        .arg("*/vendor/llama.cpp/src/llama.cpp")
+        .arg("*/vendor/llama.cpp/src/llama-model.cpp")
+        .arg("*/vendor/llama.cpp/src/llama-context.cpp")
+        .arg("*/vendor/llama.cpp/src/llama-quant.cpp")
         .status()
         .ok()?;
     if !st.success() {
@@ -117,7 +138,14 @@ pub fn upstream_llama_cpp() -> Option<PathBuf> {
     }
     let _ = std::fs::create_dir_all(&cache);
     let ok = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            "llama-cpp-python",
+        ])
         .arg(format!("llama-cpp-python=={SDIST_VERSION}"))
         .arg("-d")
         .arg(&cache)

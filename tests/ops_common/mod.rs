@@ -187,6 +187,8 @@ pub fn run(
         g.set_output(o).unwrap();
     }
     let mut cpu = CpuBackend::new(nth).unwrap();
+    // Split every node across the threads, so the multi-threaded paths are what is tested.
+    cpu.set_split_threshold(0);
     let plan = cpu.plan(g, nth).unwrap();
     let mut arena = cpu.alloc_arena(plan.size).unwrap();
     let owned: Vec<(TensorId, Aligned)> =

@@ -64,8 +64,13 @@ pub struct Case {
     pub rounds: Vec<Round>,
 }
 
+/// The cases of vectors.txt.
 pub fn cases() -> Vec<Case> {
-    let text = include_str!("vectors.txt");
+    cases_from(include_str!("vectors.txt"))
+}
+
+/// The cases of one vectors file.
+pub fn cases_from(text: &str) -> Vec<Case> {
     let mut lines = text.lines();
     let mut out = Vec::new();
     while let Some(line) = lines.next() {

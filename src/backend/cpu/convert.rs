@@ -1,6 +1,7 @@
 //! Row conversions between f32 and every storage type (F16/BF16 here, block types through
 //! `crate::quant`'s scalar reference routines).
 
+use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
 use crate::quant::GgmlType;
@@ -44,10 +45,7 @@ pub unsafe fn row_to_f32(ty: GgmlType, src: *const u8, dst: &mut [f32]) -> bool 
             true
         }
         GgmlType::F16 => {
-            let s = std::slice::from_raw_parts(src as *const u16, n);
-            for (d, &h) in dst.iter_mut().zip(s) {
-                *d = f16::from_bits(h).to_f32();
-            }
+            std::slice::from_raw_parts(src as *const f16, n).convert_to_f32_slice(dst);
             true
         }
         GgmlType::BF16 => {
@@ -81,10 +79,7 @@ pub unsafe fn row_from_f32(ty: GgmlType, src: &[f32], dst: *mut u8) -> bool {
             true
         }
         GgmlType::F16 => {
-            let d = std::slice::from_raw_parts_mut(dst as *mut u16, n);
-            for (o, &x) in d.iter_mut().zip(src) {
-                *o = f16::from_f32(x).to_bits();
-            }
+            std::slice::from_raw_parts_mut(dst as *mut f16, n).convert_from_f32_slice(src);
             true
         }
         GgmlType::BF16 => {

@@ -1,7 +1,7 @@
 //! Runs a planned graph: resolves each tensor to an address, dispatches each node to its op,
 //! and meets at the barrier after every node.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::ops;
 use super::pool::Barrier;
@@ -41,7 +41,7 @@ impl TV {
         self.ptr
             .add(i1 * self.nb[1] + i2 * self.nb[2] + i3 * self.nb[3])
     }
-    /// Rows contiguous with nb[0] == element size.
+    /// Rows contiguous with `nb[0]` equal to the element size.
     pub fn rows_contiguous(&self) -> bool {
         self.ne[0] <= 1 || self.nb[0] == self.ty.type_size()
     }
@@ -75,6 +75,8 @@ pub struct NodeCtx<'r> {
     pub barrier: &'r Barrier,
     /// Set when a node fails in a way validation could not foresee.
     pub failed: &'r AtomicBool,
+    /// This node's chunk counter (zero when the node starts).
+    pub chunk: &'r AtomicUsize,
 }
 
 impl NodeCtx<'_> {
@@ -89,6 +91,11 @@ impl NodeCtx<'_> {
     /// All threads of the node meet here.
     pub fn sync(&self, nth: usize) {
         self.barrier.wait(nth);
+    }
+    /// The next unclaimed chunk index of this node (dynamic load balancing: a descheduled
+    /// thread holds up only the chunk it is working on). Starts at 0 for every node.
+    pub fn next_chunk(&self) -> usize {
+        self.chunk.fetch_add(1, Ordering::Relaxed)
     }
     /// Records a failure and aborts the run.
     pub fn fail(&self) {
@@ -146,6 +153,11 @@ fn tv(g: &Graph<'_>, plan: &ArenaPlan, b: &Bindings<'_>, id: TensorId) -> TV {
 }
 
 /// Runs every node for thread `ith` of `nth`.
+///
+/// Nodes too small to be worth splitting ([`ops::worth_splitting`]) run on thread 0 alone
+/// while the other threads move on to the next split node; the threads meet once before a
+/// split node that follows such a run of serial nodes and once after every split node. A
+/// token of a 16-layer model thus pays roughly one barrier per matmul instead of one per op.
 pub fn run_thread(
     g: &Graph<'_>,
     plan: &ArenaPlan,
@@ -155,10 +167,59 @@ pub fn run_thread(
     ith: usize,
     nth: usize,
 ) {
+    let mut after_serial = false;
+    let mut n_split = 0usize;
     for &node in g.nodes() {
         if barrier.aborted() {
             return;
         }
+        let split = nth > 1 && ops::worth_splitting(g, node, plan.config);
+        if !split {
+            if ith == 0 {
+                barrier.chunks[2].store(0, Ordering::Relaxed);
+                run_node(g, plan, b, barrier, failed, &barrier.chunks[2], node, 0, 1);
+            }
+            after_serial = true;
+            continue;
+        }
+        if after_serial {
+            barrier.wait(nth);
+            after_serial = false;
+        }
+        if ith == 0 {
+            // Nobody uses the other counter now (its node ended at a barrier); the next split
+            // node starts after this node's barrier and finds it cleared.
+            barrier.chunks[(n_split + 1) % 2].store(0, Ordering::Relaxed);
+        }
+        run_node(
+            g,
+            plan,
+            b,
+            barrier,
+            failed,
+            &barrier.chunks[n_split % 2],
+            node,
+            ith,
+            nth,
+        );
+        barrier.wait(nth);
+        n_split += 1;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_node(
+    g: &Graph<'_>,
+    plan: &ArenaPlan,
+    b: &Bindings<'_>,
+    barrier: &Barrier,
+    failed: &AtomicBool,
+    chunk: &AtomicUsize,
+    node: TensorId,
+    ith: usize,
+    nth: usize,
+) {
+    {
         let mut src = [None; MAX_SRC];
         for (slot, s) in src.iter_mut().zip(g.src(node)) {
             *slot = s.map(|s| tv(g, plan, b, s));
@@ -176,8 +237,8 @@ pub fn run_thread(
             ws_len,
             barrier,
             failed,
+            chunk,
         };
         ops::compute(&ctx, ith, nth);
-        barrier.wait(nth);
     }
 }

@@ -104,6 +104,7 @@ impl Device for CpuDevice {
 pub struct CpuBackend {
     pool: Pool,
     counter: Arc<AllocCounter>,
+    split_threshold: u64,
 }
 
 impl CpuBackend {
@@ -117,12 +118,34 @@ impl CpuBackend {
         Ok(CpuBackend {
             pool: Pool::new(n_threads)?,
             counter,
+            split_threshold: ops::SPLIT_THRESHOLD,
         })
     }
 
     /// Threads in the pool.
     pub fn n_threads(&self) -> usize {
         self.pool.n_threads()
+    }
+
+    /// Sets the work below which a node runs on one thread (0: split every node). Plans
+    /// record it; compute refuses a plan made under another value.
+    pub fn set_split_threshold(&mut self, threshold: u64) {
+        self.split_threshold = threshold;
+    }
+
+    /// Seconds per barrier crossing with `n_threads` threads, measured over `n` crossings.
+    pub fn barrier_cost(&mut self, n_threads: usize, n: usize) -> Result<f64> {
+        let barrier: *const pool::Barrier = self.pool.barrier();
+        // SAFETY: the barrier lives in the pool's shared state, which outlives this call.
+        let barrier = unsafe { &*barrier };
+        let nth = n_threads.clamp(1, self.pool.n_threads());
+        let t = std::time::Instant::now();
+        self.pool.run(nth, &|_, nth| {
+            for _ in 0..n {
+                barrier.wait(nth);
+            }
+        })?;
+        Ok(t.elapsed().as_secs_f64() / n.max(1) as f64)
     }
 
     /// The allocation counter of this backend's buffers.
@@ -139,7 +162,10 @@ impl CpuBackend {
             alignment: DEFAULT_ALIGNMENT,
             n_threads: n_threads.max(1),
         };
-        alloc::plan(g, &params, &ops::workspace_size)
+        let th = self.split_threshold;
+        let mut p = alloc::plan(g, &params, &|g, n, nth| ops::workspace_size(g, n, nth, th))?;
+        p.config = th;
+        Ok(p)
     }
 
     /// Plans several graph shapes sharing one arena (the largest).
@@ -157,7 +183,14 @@ impl CpuBackend {
             alignment: DEFAULT_ALIGNMENT,
             n_threads: n_threads.max(1),
         };
-        alloc::plan_worst_case(graphs, &params, &ops::workspace_size)
+        let th = self.split_threshold;
+        let mut wc = alloc::plan_worst_case(graphs, &params, &|g, n, nth| {
+            ops::workspace_size(g, n, nth, th)
+        })?;
+        for p in &mut wc.plans {
+            p.config = th;
+        }
+        Ok(wc)
     }
 
     /// Allocates an arena of `size` bytes through the counted allocator.
@@ -188,6 +221,11 @@ impl CpuBackend {
         n_threads: usize,
     ) -> Result<()> {
         validate(g, plan, arena, inputs)?;
+        if plan.config != self.split_threshold {
+            return Err(Error::invalid(
+                "plan was made under another split threshold",
+            ));
+        }
         let nth = n_threads
             .clamp(1, self.pool.n_threads())
             .min(plan.n_threads.max(1));

@@ -14,13 +14,21 @@ use std::thread::JoinHandle;
 use crate::error::{Error, Result};
 
 /// Spins before yielding / sleeping.
-const SPIN: u32 = 1 << 10;
+const SPIN: u32 = 1 << 12;
 
 /// A reusable barrier for a fixed group of threads; it can be aborted.
 pub struct Barrier {
     arrived: AtomicUsize,
     phase: AtomicUsize,
     abort: AtomicBool,
+    /// Shared work counters ops use to hand out chunks dynamically: split nodes alternate
+    /// between the first two (the executor's thread 0 clears the other one while a node runs,
+    /// so the next node finds it at zero with no extra barrier); serial nodes use the third.
+    pub chunks: [AtomicUsize; 3],
+    /// Threads asleep in `wait` (after spinning): the last arriver wakes them.
+    sleepers: AtomicUsize,
+    lock: Mutex<()>,
+    cv: Condvar,
 }
 
 impl Barrier {
@@ -29,10 +37,21 @@ impl Barrier {
             arrived: AtomicUsize::new(0),
             phase: AtomicUsize::new(0),
             abort: AtomicBool::new(false),
+            chunks: [
+                AtomicUsize::new(0),
+                AtomicUsize::new(0),
+                AtomicUsize::new(0),
+            ],
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
         }
     }
 
-    /// Waits until `nth` threads have called `wait` (or the barrier is aborted).
+    /// Waits until `nth` threads have called `wait` (or the barrier is aborted). Spins first
+    /// (a crossing costs well under a microsecond when every thread has a core), then sleeps
+    /// on a condition variable, so that on an oversubscribed machine a waiting thread gives
+    /// its core to the thread it waits for instead of burning it.
     pub fn wait(&self, nth: usize) {
         if nth <= 1 {
             return;
@@ -40,7 +59,11 @@ impl Barrier {
         let phase = self.phase.load(Ordering::Acquire);
         if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == nth {
             self.arrived.store(0, Ordering::Relaxed);
-            self.phase.fetch_add(1, Ordering::AcqRel);
+            self.phase.fetch_add(1, Ordering::SeqCst);
+            if self.sleepers.load(Ordering::SeqCst) > 0 {
+                let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+                self.cv.notify_all();
+            }
             return;
         }
         let mut spins = 0u32;
@@ -51,15 +74,26 @@ impl Barrier {
             if spins < SPIN {
                 std::hint::spin_loop();
                 spins += 1;
-            } else {
-                std::thread::yield_now();
+                continue;
             }
+            self.sleepers.fetch_add(1, Ordering::SeqCst);
+            {
+                let mut g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+                while self.phase.load(Ordering::SeqCst) == phase
+                    && !self.abort.load(Ordering::SeqCst)
+                {
+                    g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
     /// Marks the run as failed: waiting threads return at once.
     pub fn abort(&self) {
-        self.abort.store(true, Ordering::Release);
+        self.abort.store(true, Ordering::SeqCst);
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.cv.notify_all();
     }
 
     /// Whether the run was aborted.
@@ -139,6 +173,9 @@ impl Pool {
         let nth = nth.clamp(1, self.n_threads());
         let sh = &*self.shared;
         sh.barrier.abort.store(false, Ordering::Relaxed);
+        for c in &sh.barrier.chunks {
+            c.store(0, Ordering::Relaxed);
+        }
         sh.barrier.arrived.store(0, Ordering::Relaxed);
         sh.panicked.store(false, Ordering::Relaxed);
         if nth == 1 {

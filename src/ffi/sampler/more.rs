@@ -5,28 +5,109 @@ use std::ffi::c_char;
 
 use super::glue::rust_of;
 use super::{chain_of, handle};
-use crate::ffi::boundary::{c_str, ffi_guard, require_non_null, slice, unsupported};
+use crate::ffi::boundary::{c_str, ffi_guard, require_non_null, slice};
 use crate::ffi::log::{log_error, log_info, log_warn};
 use crate::ffi::types::*;
 use crate::sampling::{self as s, LogitBiasEntry};
 
-/// `llama_sampler_init_grammar` (not supported yet).
+/// The vocabulary as the grammar sampler sees it: a view into the model that owns it.
+struct VocabView(*const crate::vocab::Vocab);
+
+impl VocabView {
+    fn get(&self) -> &crate::vocab::Vocab {
+        // SAFETY: llama.h requires the model (which owns the vocabulary) to outlive every
+        // sampler created with its vocab; the pointer was checked for NULL at creation.
+        unsafe { &*self.0 }
+    }
+}
+
+impl s::SamplerVocab for VocabView {
+    fn piece(&self, token: i32) -> Vec<u8> {
+        self.get().token_to_piece(token, 0, true)
+    }
+    fn is_eog(&self, token: i32) -> bool {
+        self.get().is_eog(token)
+    }
+    fn piece_plain(&self, token: i32) -> Vec<u8> {
+        self.get().token_to_piece(token, 0, false)
+    }
+    fn tokenize_special(&self, text: &[u8]) -> Vec<i32> {
+        self.get().tokenize(text, false, true)
+    }
+    fn eot(&self) -> i32 {
+        self.get().eot()
+    }
+    fn eos(&self) -> i32 {
+        self.get().eos()
+    }
+}
+
+/// Shared body of the grammar constructors.
+///
+/// # Safety
+/// Pointers as llama.h documents for `llama_sampler_init_grammar*`.
+unsafe fn init_grammar(
+    name: &str,
+    vocab: *const llama_vocab,
+    grammar_str: *const c_char,
+    grammar_root: *const c_char,
+    lazy: bool,
+    trigger_tokens: *const llama_token,
+    num_trigger_tokens: usize,
+) -> *mut llama_sampler {
+    if vocab.is_null() {
+        log_error!("{name}: vocab is NULL");
+        return std::ptr::null_mut();
+    }
+    // SAFETY: NUL-terminated strings or NULL, per llama.h.
+    let text = unsafe { c_str(grammar_str) }.map_or(&[][..], |c| c.to_bytes());
+    // SAFETY: as above.
+    let root = unsafe { c_str(grammar_root) }.map_or(&[][..], |c| c.to_bytes());
+    if !text.is_empty() && root.is_empty() {
+        log_error!("{name}: grammar_root is NULL or empty");
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `num_trigger_tokens` tokens at `trigger_tokens`; NULL with a count is refused.
+    let Some(triggers) = (unsafe { slice(trigger_tokens, num_trigger_tokens) }) else {
+        log_error!("{name}: trigger_tokens is NULL with num_trigger_tokens = {num_trigger_tokens}");
+        return std::ptr::null_mut();
+    };
+    let view = std::rc::Rc::new(VocabView(vocab.cast()));
+    match s::GrammarSampler::new(view, text, root, lazy, triggers) {
+        Ok(g) => handle(Box::new(g)),
+        Err(e) => {
+            log_error!("{name}: {}", e.context);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// `llama_sampler_init_grammar`: constrains sampling to a GBNF grammar (an empty grammar
+/// string gives a sampler that does nothing; a parse error gives NULL).
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_init_grammar(
     vocab: *const llama_vocab,
     grammar_str: *const c_char,
     grammar_root: *const c_char,
 ) -> *mut llama_sampler {
-    unsupported!(
-        "llama_sampler_init_grammar",
-        std::ptr::null_mut(),
-        vocab,
-        grammar_str,
-        grammar_root
-    )
+    ffi_guard!("llama_sampler_init_grammar", std::ptr::null_mut(), {
+        // SAFETY: arguments as llama.h documents.
+        unsafe {
+            init_grammar(
+                "llama_sampler_init_grammar",
+                vocab,
+                grammar_str,
+                grammar_root,
+                false,
+                std::ptr::null(),
+                0,
+            )
+        }
+    })
 }
 
-/// `llama_sampler_init_grammar_lazy` (not supported yet).
+/// `llama_sampler_init_grammar_lazy`: trigger tokens work; trigger words (regular expressions
+/// underneath) are not supported yet and give NULL.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_init_grammar_lazy(
     vocab: *const llama_vocab,
@@ -37,20 +118,28 @@ pub unsafe extern "C" fn llama_sampler_init_grammar_lazy(
     trigger_tokens: *const llama_token,
     num_trigger_tokens: usize,
 ) -> *mut llama_sampler {
-    unsupported!(
-        "llama_sampler_init_grammar_lazy",
-        std::ptr::null_mut(),
-        vocab,
-        grammar_str,
-        grammar_root,
-        trigger_words,
-        num_trigger_words,
-        trigger_tokens,
-        num_trigger_tokens
-    )
+    ffi_guard!("llama_sampler_init_grammar_lazy", std::ptr::null_mut(), {
+        if !trigger_words.is_null() && num_trigger_words > 0 {
+            crate::ffi::boundary::not_supported("llama_sampler_init_grammar_lazy (trigger words)");
+            return std::ptr::null_mut();
+        }
+        // SAFETY: arguments as llama.h documents.
+        unsafe {
+            init_grammar(
+                "llama_sampler_init_grammar_lazy",
+                vocab,
+                grammar_str,
+                grammar_root,
+                true,
+                trigger_tokens,
+                num_trigger_tokens,
+            )
+        }
+    })
 }
 
-/// `llama_sampler_init_grammar_lazy_patterns` (not supported yet).
+/// `llama_sampler_init_grammar_lazy_patterns`: trigger tokens work; trigger patterns are not
+/// supported yet and give NULL.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_init_grammar_lazy_patterns(
     vocab: *const llama_vocab,
@@ -61,16 +150,29 @@ pub unsafe extern "C" fn llama_sampler_init_grammar_lazy_patterns(
     trigger_tokens: *const llama_token,
     num_trigger_tokens: usize,
 ) -> *mut llama_sampler {
-    unsupported!(
+    ffi_guard!(
         "llama_sampler_init_grammar_lazy_patterns",
         std::ptr::null_mut(),
-        vocab,
-        grammar_str,
-        grammar_root,
-        trigger_patterns,
-        num_trigger_patterns,
-        trigger_tokens,
-        num_trigger_tokens
+        {
+            if !trigger_patterns.is_null() && num_trigger_patterns > 0 {
+                crate::ffi::boundary::not_supported(
+                    "llama_sampler_init_grammar_lazy_patterns (trigger patterns)",
+                );
+                return std::ptr::null_mut();
+            }
+            // SAFETY: arguments as llama.h documents.
+            unsafe {
+                init_grammar(
+                    "llama_sampler_init_grammar_lazy_patterns",
+                    vocab,
+                    grammar_str,
+                    grammar_root,
+                    true,
+                    trigger_tokens,
+                    num_trigger_tokens,
+                )
+            }
+        }
     )
 }
 
@@ -198,12 +300,17 @@ pub unsafe extern "C" fn llama_sampler_init_logit_bias(
     })
 }
 
-/// `llama_sampler_init_infill` (not supported yet).
+/// `llama_sampler_init_infill`: the fill-in-the-middle sampler over `vocab`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_init_infill(
     vocab: *const llama_vocab,
 ) -> *mut llama_sampler {
-    unsupported!("llama_sampler_init_infill", std::ptr::null_mut(), vocab)
+    ffi_guard!("llama_sampler_init_infill", std::ptr::null_mut(), {
+        require_non_null!("llama_sampler_init_infill", std::ptr::null_mut(), vocab);
+        handle(Box::new(s::Infill::new(std::rc::Rc::new(VocabView(
+            vocab.cast(),
+        )))))
+    })
 }
 
 /// `llama_sampler_get_seed`: the seed in use by dist/mirostat (a chain: its last seeded member),

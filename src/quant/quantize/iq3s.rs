@@ -148,7 +148,23 @@ fn fit(weight: &[f32; 32], xval: &[f32; 32], l: &[i8; 32]) -> (f32, f32) {
 }
 
 pub(super) fn quantize_block_iq3_s(x: &[f32], y: &mut [u8]) {
+    quantize_iq3_s(x, None, y);
+}
+
+/// One IQ3_S super-block, with importance weights `qw` (256 values) when given: the
+/// weights become `qw * sqrt(sigma2 + x^2)` instead of `x^2`.
+pub(super) fn quantize_iq3_s(x: &[f32], qw: Option<&[f32]>, y: &mut [u8]) {
     let map = iq3s_map();
+    let sigma2 = match qw {
+        Some(_) => {
+            let mut sumx2 = 0.0f32;
+            for &v in x {
+                sumx2 += v * v;
+            }
+            2.0 * sumx2 / 256.0
+        }
+        None => 0.0,
+    };
     y.fill(0);
     let (dd, rest) = y.split_at_mut(2);
     let (qs, rest) = rest.split_at_mut(64);
@@ -165,7 +181,10 @@ pub(super) fn quantize_block_iq3_s(x: &[f32], y: &mut [u8]) {
         let mut xval = [0.0f32; 32];
         let mut block_signs = [0u8; 4];
         for i in 0..32 {
-            weight[i] = xb[i] * xb[i];
+            weight[i] = match qw {
+                Some(qw) => qw[32 * ib + i] * (sigma2 + xb[i] * xb[i]).sqrt(),
+                None => xb[i] * xb[i],
+            };
             waux[i] = weight[i].sqrt();
         }
         for k in 0..4 {

@@ -10,7 +10,8 @@ use super::kfit::GROUP_MAX_EPS;
 use super::{nearest_int, put_f16};
 use crate::quant::iq_tables::KVALUES_IQ4NL;
 
-/// Tries on each side of the initial scale (upstream's `ntry` for whole tensors).
+/// Tries on each side of the initial scale (upstream's `ntry` for whole tensors; its
+/// `quantize_row_iq4_nl_ref`, ggml-cpu's `from_float`, uses -1: no search, no final pass).
 const NTRY: i32 = 7;
 
 /// Index of the table value nearest to `x` (ties go to the upper one unless strictly closer
@@ -39,16 +40,36 @@ fn best_index(values: &[i8; 16], x: f32) -> u8 {
     }
 }
 
+/// Weights of one 32-value block: `x^2`, or with importance weights `qw`,
+/// `qw * sqrt(sigma2 + x^2)` (`sigma2` from the whole super-block).
+fn block_weights(xb: &[f32], qw: Option<&[f32]>, sigma2: f32) -> [f32; 32] {
+    let mut weight = [0.0f32; 32];
+    for j in 0..32 {
+        weight[j] = match qw {
+            Some(qw) => qw[j] * (sigma2 + xb[j] * xb[j]).sqrt(),
+            None => xb[j] * xb[j],
+        };
+    }
+    weight
+}
+
+/// `2 / n * sum(x^2)` over a super-block, in upstream's order.
+fn sigma2(x: &[f32]) -> f32 {
+    let mut s = 0.0f32;
+    for &v in x {
+        s += v * v;
+    }
+    s * (2.0 / x.len() as f32)
+}
+
 /// Best scale for one 32-value block `xb`, writing its first-pass levels into `lb`.
 /// `None` when the block is (nearly) all zero.
-fn fit_block(xb: &[f32], lb: &mut [u8]) -> Option<f32> {
+fn fit_block(xb: &[f32], weight: &[f32; 32], lb: &mut [u8], ntry: i32) -> Option<f32> {
     let values = &KVALUES_IQ4NL;
     let v0 = values[0] as f32;
-    let mut weight = [0.0f32; 32];
     let mut amax = 0.0f32;
     let mut max = 0.0f32;
-    for (j, &v) in xb.iter().enumerate() {
-        weight[j] = v * v;
+    for &v in xb.iter() {
         let ax = v.abs();
         if ax > amax {
             amax = ax;
@@ -58,7 +79,7 @@ fn fit_block(xb: &[f32], lb: &mut [u8]) -> Option<f32> {
     if amax < GROUP_MAX_EPS {
         return None;
     }
-    let mut d = -max / v0;
+    let mut d = if ntry > 0 { -max / v0 } else { max / v0 };
     let mut id = 1.0 / d;
     let mut sumqx = 0.0f32;
     let mut sumq2 = 0.0f32;
@@ -72,7 +93,7 @@ fn fit_block(xb: &[f32], lb: &mut [u8]) -> Option<f32> {
     }
     d = if sumq2 > 0.0 { sumqx / sumq2 } else { 0.0 };
     let mut best = d * sumqx;
-    for itry in -NTRY..=NTRY {
+    for itry in -ntry..=ntry {
         id = (itry + values[0] as i32) as f32 / max;
         sumqx = 0.0;
         sumq2 = 0.0;
@@ -101,24 +122,55 @@ fn pack_nibbles(levels: &[u8], qs: &mut [u8]) {
 }
 
 pub(super) fn quantize_block_iq4_nl(x: &[f32], y: &mut [u8]) {
+    quantize_iq4_nl(x, None, y);
+}
+
+/// One IQ4_NL block, with importance weights `qw` (32 values) when given.
+pub(super) fn quantize_iq4_nl(x: &[f32], qw: Option<&[f32]>, y: &mut [u8]) {
+    iq4_nl_block(x, qw, y, NTRY, &mut [0u8; 32]);
+}
+
+/// IQ4_NL as ggml-cpu's `from_float` (`quantize_row_iq4_nl_ref`, `ntry` -1) for a whole row.
+/// Upstream leaves the levels of an all-zero block as they were in its scratch buffer (the
+/// previous block's, or uninitialised memory for the first); here the previous block's, or
+/// zeros. Such a block has `d = 0`, so the values it stands for are zero either way.
+pub(super) fn quantize_row_iq4_nl_ref(x: &[f32], y: &mut [u8]) {
     let mut levels = [0u8; 32];
-    let scale = fit_block(x, &mut levels).unwrap_or(0.0);
-    put_f16(&mut y[0..2], scale);
-    let id = if scale != 0.0 { 1.0 / scale } else { 0.0 };
-    for j in 0..32 {
-        levels[j] = best_index(&KVALUES_IQ4NL, id * x[j]);
+    for (xb, yb) in x.chunks_exact(32).zip(y.chunks_exact_mut(18)) {
+        iq4_nl_block(xb, None, yb, -1, &mut levels);
     }
-    pack_nibbles(&levels, &mut y[2..18]);
+}
+
+/// One IQ4_NL block with `ntry` tries; `levels` is the scratch buffer that upstream reuses
+/// from block to block.
+fn iq4_nl_block(x: &[f32], qw: Option<&[f32]>, y: &mut [u8], ntry: i32, levels: &mut [u8; 32]) {
+    let weight = block_weights(x, qw, if qw.is_some() { sigma2(x) } else { 0.0 });
+    let scale = fit_block(x, &weight, levels, ntry).unwrap_or(0.0);
+    put_f16(&mut y[0..2], scale);
+    if ntry > 0 {
+        let id = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+        for j in 0..32 {
+            levels[j] = best_index(&KVALUES_IQ4NL, id * x[j]);
+        }
+    }
+    pack_nibbles(levels, &mut y[2..18]);
 }
 
 pub(super) fn quantize_block_iq4_xs(x: &[f32], y: &mut [u8]) {
+    quantize_iq4_xs(x, None, y);
+}
+
+/// One IQ4_XS super-block, with importance weights `qw` (256 values) when given.
+pub(super) fn quantize_iq4_xs(x: &[f32], qw: Option<&[f32]>, y: &mut [u8]) {
     let mut levels = [0u8; 256];
+    let s2 = if qw.is_some() { sigma2(x) } else { 0.0 };
     let mut scales = [0.0f32; 8];
     let mut max_scale = 0.0f32;
     let mut amax_scale = 0.0f32;
     for ib in 0..8 {
         let xb = &x[32 * ib..32 * ib + 32];
-        match fit_block(xb, &mut levels[32 * ib..32 * ib + 32]) {
+        let weight = block_weights(xb, qw.map(|w| &w[32 * ib..32 * ib + 32]), s2);
+        match fit_block(xb, &weight, &mut levels[32 * ib..32 * ib + 32], NTRY) {
             None => scales[ib] = 0.0,
             Some(d) => {
                 scales[ib] = d;

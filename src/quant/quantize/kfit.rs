@@ -23,9 +23,16 @@ fn signed_absmax(x: &[f32]) -> (f32, f32) {
 }
 
 /// Symmetric levels `L[i] in [0, 2 nmax)` for `x` (`l = L - nmax`), returning the scale.
-/// `rmse_type` 1 weights by `x^2`, 2 by 1, 3 by `|x|`, other positive values by `sqrt|x|`;
-/// a negative type returns early after the first fit; 0 returns `1/iscale` unrefined.
-pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], rmse_type: i32) -> f32 {
+/// Weights are `qw` when given, else by `rmse_type`: 1 `x^2`, 2 one, 3 `|x|`, other positive
+/// values `sqrt|x|`; a negative type returns early after the first fit; 0 returns `1/iscale`
+/// unrefined.
+pub(super) fn make_qx_quants(
+    nmax: i32,
+    x: &[f32],
+    l_out: &mut [i8],
+    rmse_type: i32,
+    qw: Option<&[f32]>,
+) -> f32 {
     let n = x.len();
     let l_out = &mut l_out[..n];
     let (max, amax) = signed_absmax(x);
@@ -47,7 +54,11 @@ pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], rmse_type: 
     } else {
         (rmse_type, false)
     };
-    let weight = |v: f32| -> f32 {
+    let weight = |i: usize| -> f32 {
+        if let Some(qw) = qw {
+            return qw[i];
+        }
+        let v = x[i];
         match rmse_type {
             1 => v * v,
             2 => 1.0,
@@ -60,7 +71,7 @@ pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], rmse_type: 
     for i in 0..n {
         let l = clamp(nearest_int(iscale * x[i]));
         l_out[i] = (l + nmax) as i8;
-        let w = weight(x[i]);
+        let w = weight(i);
         let lf = l as f32;
         sumlx += w * x[i] * lf;
         suml2 += w * lf * lf;
@@ -83,7 +94,7 @@ pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l_out: &mut [i8], rmse_type: 
         suml2 = 0.0;
         for i in 0..n {
             let l = clamp(nearest_int(iscale * x[i])) as f32;
-            let w = weight(x[i]);
+            let w = weight(i);
             sumlx += w * x[i] * l;
             suml2 += w * l * l;
         }
@@ -253,4 +264,87 @@ pub(super) fn make_qkx2_quants(
     }
     *the_min = -min;
     scale
+}
+
+/// Non-negative levels `L in [0, nmax]` for non-negative `x` (the block scales and mins of
+/// the weighted k-quants), weighted by `quant_weights`; returns the scale (ggml's
+/// `make_qp_quants`). Levels are stored as bytes, negative ones wrapping as in C.
+pub(super) fn make_qp_quants(nmax: i32, x: &[f32], l_out: &mut [u8], quant_weights: &[f32]) -> f32 {
+    let n = x.len();
+    let (l_out, qw) = (&mut l_out[..n], &quant_weights[..n]);
+    let mut max = 0.0f32;
+    for &v in x {
+        max = if max > v { max } else { v };
+    }
+    if max < GROUP_MAX_EPS {
+        l_out.fill(0);
+        return 0.0;
+    }
+    let mut iscale = nmax as f32 / max;
+    for i in 0..n {
+        l_out[i] = nearest_int(iscale * x[i]) as u8;
+    }
+    let scale = 1.0 / iscale;
+    let mut best_mse = 0.0f32;
+    for i in 0..n {
+        let diff = x[i] - scale * l_out[i] as f32;
+        best_mse += qw[i] * diff * diff;
+    }
+    for is in -4..=4 {
+        if is == 0 {
+            continue;
+        }
+        let iscale_is = (0.1 * is as f32 + nmax as f32) / max;
+        let scale_is = 1.0 / iscale_is;
+        let mut mse = 0.0f32;
+        for i in 0..n {
+            let l = nearest_int(iscale_is * x[i]).min(nmax);
+            let diff = x[i] - scale_is * l as f32;
+            mse += qw[i] * diff * diff;
+        }
+        if mse < best_mse {
+            best_mse = mse;
+            iscale = iscale_is;
+        }
+    }
+    let mut sumlx = 0.0f32;
+    let mut suml2 = 0.0f32;
+    for i in 0..n {
+        let l = nearest_int(iscale * x[i]).min(nmax);
+        l_out[i] = l as u8;
+        let w = qw[i];
+        sumlx += w * x[i] * l as f32;
+        suml2 += w * l as f32 * l as f32;
+    }
+    for _ in 0..5 {
+        let mut n_changed = 0;
+        for i in 0..n {
+            let w = qw[i];
+            let li = l_out[i] as f32;
+            let mut slx = sumlx - w * x[i] * li;
+            let mut sl2 = suml2 - w * li * li;
+            if slx > 0.0 && sl2 > 0.0 {
+                let new_l = nearest_int(x[i] * sl2 / slx).min(nmax);
+                if new_l != l_out[i] as i32 {
+                    let nl = new_l as f32;
+                    slx += w * x[i] * nl;
+                    sl2 += w * nl * nl;
+                    if slx * slx * suml2 > sumlx * sumlx * sl2 {
+                        l_out[i] = new_l as u8;
+                        sumlx = slx;
+                        suml2 = sl2;
+                        n_changed += 1;
+                    }
+                }
+            }
+        }
+        if n_changed == 0 {
+            break;
+        }
+    }
+    if suml2 > 0.0 {
+        sumlx / suml2
+    } else {
+        0.0
+    }
 }

@@ -62,7 +62,7 @@ pub(super) fn quantize_block_q2_k(x: &[f32], y: &mut [u8]) {
     }
 
     let (sc, rest) = y.split_at_mut(16);
-    let (qs, dd) = rest.split_at_mut(64);
+    let dd = &mut rest[64..];
     if max_scale > 0.0 {
         let iscale = Q4SCALE / max_scale;
         for j in 0..16 {
@@ -83,6 +83,14 @@ pub(super) fn quantize_block_q2_k(x: &[f32], y: &mut [u8]) {
     } else {
         put_f16(&mut dd[2..4], 0.0);
     }
+    finish_q2_k(x, &mut levels, y);
+}
+
+/// Q2_K's tail, shared with the weighted path: with `scales[16]`, `d` and `dmin` already in
+/// `y`, requantizes every group against the stored (rounded) scales and packs the levels.
+pub(super) fn finish_q2_k(x: &[f32], levels: &mut [u8; 256], y: &mut [u8]) {
+    let (sc, rest) = y.split_at_mut(16);
+    let (qs, dd) = rest.split_at_mut(64);
     let d_all = get_f16(&dd[0..2]);
     let m_all = get_f16(&dd[2..4]);
     for j in 0..16 {
@@ -96,7 +104,7 @@ pub(super) fn quantize_block_q2_k(x: &[f32], y: &mut [u8]) {
             levels[16 * j + ii] = l.clamp(0, 3) as u8;
         }
     }
-    pack_2bit(&levels, qs);
+    pack_2bit(levels, qs);
 }
 
 pub(super) fn quantize_block_q3_k(x: &[f32], y: &mut [u8]) {
@@ -119,28 +127,30 @@ pub(super) fn quantize_block_q3_k(x: &[f32], y: &mut [u8]) {
         }
     }
 
-    let (hmask, rest) = y.split_at_mut(32);
-    let (qs, rest) = rest.split_at_mut(64);
-    let (sc, dd) = rest.split_at_mut(12);
-    sc.fill(0);
+    let (sc, dd) = y[96..].split_at_mut(12);
     if max_scale != 0.0 {
         let iscale = -32.0 / max_scale;
+        let mut ls = [0i8; 16];
         for j in 0..16 {
             let l = nearest_int(iscale * scales[j]) as i8;
-            let l = ((l as i32).clamp(-32, 31) + 32) as i8;
-            if j < 8 {
-                sc[j] = (l & 0xf) as u8;
-            } else {
-                sc[j - 8] |= ((l & 0xf) << 4) as u8;
-            }
-            let hi = (l >> 4) as i32;
-            sc[j % 4 + 8] |= (hi << (2 * (j / 4))) as u8;
+            ls[j] = ((l as i32).clamp(-32, 31) + 32) as i8;
         }
+        pack_scales_q3_k(&ls, sc);
         put_f16(dd, 1.0 / iscale);
     } else {
+        sc.fill(0);
         put_f16(dd, 0.0);
     }
 
+    finish_q3_k(x, &mut levels, y);
+}
+
+/// Q3_K's tail, shared with the weighted path: with the packed `scales[12]` and `d` in `y`,
+/// requantizes against the stored scales and writes `hmask` and `qs`.
+pub(super) fn finish_q3_k(x: &[f32], levels: &mut [i8; 256], y: &mut [u8]) {
+    let (hmask, rest) = y.split_at_mut(32);
+    let (qs, rest) = rest.split_at_mut(64);
+    let (sc, dd) = rest.split_at_mut(12);
     let d_all = get_f16(dd);
     for j in 0..16 {
         let low = if j < 8 { sc[j] & 0xf } else { sc[j - 8] >> 4 } as i32;
@@ -170,6 +180,20 @@ pub(super) fn quantize_block_q3_k(x: &[f32], y: &mut [u8]) {
     pack_2bit(&low, qs);
 }
 
+/// Packs sixteen 6-bit Q3_K scales (already offset by 32, in 0..63) into 12 bytes.
+pub(super) fn pack_scales_q3_k(ls: &[i8; 16], sc: &mut [u8]) {
+    sc[..12].fill(0);
+    for (j, &l) in ls.iter().enumerate() {
+        if j < 8 {
+            sc[j] = (l & 0xf) as u8;
+        } else {
+            sc[j - 8] |= ((l & 0xf) << 4) as u8;
+        }
+        let hi = (l >> 4) as i32;
+        sc[j % 4 + 8] |= (hi << (2 * (j / 4))) as u8;
+    }
+}
+
 /// Packs the eight 6-bit scales and mins of Q4_K / Q5_K into 12 bytes.
 fn pack_scales_k4(scales: &[f32; 8], mins: &[f32; 8], max_scale: f32, max_min: f32, sc: &mut [u8]) {
     let inv_scale = if max_scale > 0.0 {
@@ -178,18 +202,13 @@ fn pack_scales_k4(scales: &[f32; 8], mins: &[f32; 8], max_scale: f32, max_min: f
         0.0
     };
     let inv_min = if max_min > 0.0 { 63.0 / max_min } else { 0.0 };
+    let mut ls = [0u8; 8];
+    let mut lm = [0u8; 8];
     for j in 0..8 {
-        let ls = (nearest_int(inv_scale * scales[j]) as u8).min(63);
-        let lm = (nearest_int(inv_min * mins[j]) as u8).min(63);
-        if j < 4 {
-            sc[j] = ls;
-            sc[j + 4] = lm;
-        } else {
-            sc[j + 4] = (ls & 0xf) | ((lm & 0xf) << 4);
-            sc[j - 4] |= (ls >> 4) << 6;
-            sc[j] |= (lm >> 4) << 6;
-        }
+        ls[j] = (nearest_int(inv_scale * scales[j]) as u8).min(63);
+        lm[j] = (nearest_int(inv_min * mins[j]) as u8).min(63);
     }
+    pack_levels_k4(&ls, &lm, sc);
 }
 
 /// The 6-bit scale and min of sub-block `j` from the packed 12 bytes.
@@ -254,6 +273,28 @@ fn quantize_k4_common(
     pack_scales_k4(&scales, &mins, max_scale, max_min, sc);
     put_f16(&mut dd[0..2], max_scale / 63.0);
     put_f16(&mut dd[2..4], max_min / 63.0);
+    requant_k4(x, nmax, head, levels);
+}
+
+/// Packs eight 6-bit scale and min levels of Q4_K / Q5_K into 12 bytes.
+pub(super) fn pack_levels_k4(ls: &[u8; 8], lm: &[u8; 8], sc: &mut [u8]) {
+    for j in 0..8 {
+        let (ls, lm) = (ls[j], lm[j]);
+        if j < 4 {
+            sc[j] = ls;
+            sc[j + 4] = lm;
+        } else {
+            sc[j + 4] = (ls & 0xf) | ((lm & 0xf) << 4);
+            sc[j - 4] |= (ls >> 4) << 6;
+            sc[j] |= (lm >> 4) << 6;
+        }
+    }
+}
+
+/// The Q4_K / Q5_K levels (in `[0, nmax]`) against the scales stored in the 16-byte `head`
+/// (`d`, `dmin`, `scales[12]`); groups whose scale rounds to zero keep their levels.
+pub(super) fn requant_k4(x: &[f32], nmax: i32, head: &[u8], levels: &mut [u8; 256]) {
+    let (dd, sc) = head.split_at(4);
     let d_all = get_f16(&dd[0..2]);
     let m_all = get_f16(&dd[2..4]);
     for j in 0..8 {
@@ -274,6 +315,11 @@ pub(super) fn quantize_block_q4_k(x: &[f32], y: &mut [u8]) {
     let mut levels = [0u8; 256];
     let (head, qs) = y.split_at_mut(16);
     quantize_k4_common(x, 15, -1.0, 20, head, &mut levels);
+    pack_q4_k(&levels, qs);
+}
+
+/// Q4_K nibbles: byte `l` of run `n` holds values `64 n + l` and `64 n + l + 32`.
+pub(super) fn pack_q4_k(levels: &[u8; 256], qs: &mut [u8]) {
     for (n, q) in qs.chunks_exact_mut(32).enumerate() {
         let j = 64 * n;
         for l in 0..32 {
@@ -286,6 +332,11 @@ pub(super) fn quantize_block_q5_k(x: &[f32], y: &mut [u8]) {
     let mut levels = [0u8; 256];
     let (head, rest) = y.split_at_mut(16);
     quantize_k4_common(x, 31, -0.5, 15, head, &mut levels);
+    pack_q5_k(&levels, rest);
+}
+
+/// Q5_K `qh[32]` and `qs[128]` from levels in 0..31.
+pub(super) fn pack_q5_k(levels: &[u8; 256], rest: &mut [u8]) {
     let (qh, ql) = rest.split_at_mut(32);
     qh.fill(0);
     let mut m1 = 1u8;
@@ -311,6 +362,11 @@ pub(super) fn quantize_block_q5_k(x: &[f32], y: &mut [u8]) {
 }
 
 pub(super) fn quantize_block_q6_k(x: &[f32], y: &mut [u8]) {
+    quantize_q6_k(x, None, y);
+}
+
+/// Q6_K, with the importance weights `qw` (256 values) handed to the group fits when given.
+pub(super) fn quantize_q6_k(x: &[f32], qw: Option<&[f32]>, y: &mut [u8]) {
     let mut levels = [0i8; 256];
     let mut scales = [0.0f32; 16];
     let mut max_scale = 0.0f32;
@@ -321,6 +377,7 @@ pub(super) fn quantize_block_q6_k(x: &[f32], y: &mut [u8]) {
             &x[16 * ib..16 * ib + 16],
             &mut levels[16 * ib..16 * ib + 16],
             1,
+            qw.map(|w| &w[16 * ib..16 * ib + 16]),
         );
         scales[ib] = scale;
         let abs_scale = scale.abs();

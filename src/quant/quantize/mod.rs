@@ -1,8 +1,13 @@
 //! Reference quantizers: f32 rows into the block formats of ggml, byte for byte what
-//! upstream's `ggml_quantize_chunk` writes when it is given no importance matrix (the path
-//! `llama_model_quantize` takes without `--imatrix`), for every type in [`QUANTIZE_TYPES`].
+//! upstream writes, for every type in [`QUANTIZE_TYPES`]:
+//! - [`quantize_row`] / [`quantize_rows`]: `ggml_quantize_chunk` with no importance matrix
+//!   (what `llama_model_quantize` does without `--imatrix`);
+//! - [`quantize_rows_imatrix`]: the same with an importance matrix;
+//! - [`from_float_row`]: ggml-cpu's `from_float` (`ggml_cpy` / `ggml_set_rows` into a
+//!   quantized tensor, e.g. a quantized KV cache), which differs for IQ4_NL.
+//!
 //! Not here: IQ1_*, IQ2_* and IQ3_XXS (upstream's `llama_model_quantize` refuses them
-//! without an importance matrix) and the importance-matrix variants of every type.
+//! without an importance matrix, and they need grid searches of their own).
 //!
 //! Every routine here works on raw little-endian byte layouts (no `#[repr(C)]` structs); the
 //! f16 / bf16 / E8M0 conversions and the IQ4 / FP4 value tables are the shared ones of
@@ -12,7 +17,8 @@
 //!
 //! Families, one file each: `float` (F16, BF16), `legacy` (Q4_0 .. Q8_1),
 //! `kquants` (Q2_K .. Q8_K, helpers in `kfit`), `iq3s` (IQ3_S), `iq4` (IQ4_NL, IQ4_XS),
-//! `mxfp4` (MXFP4, NVFP4), `lowbit` (Q1_0, Q2_0, TQ1_0, TQ2_0).
+//! `mxfp4` (MXFP4, NVFP4), `lowbit` (Q1_0, Q2_0, TQ1_0, TQ2_0); `weighted` holds the
+//! importance-matrix variants ([`quantize_rows_imatrix`]).
 //!
 //! Loops index by position on purpose: they mirror upstream's loops, which makes the
 //! operation order easy to audit against the C source.
@@ -26,6 +32,7 @@ mod kquants;
 mod legacy;
 mod lowbit;
 mod mxfp4;
+mod weighted;
 
 use crate::error::{Error, Result};
 use crate::quant::float::{f32_to_fp16, fp16_to_f32};
@@ -131,30 +138,111 @@ pub fn quantize_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
 /// Quantizes `src.len() / n_per_row` rows of `n_per_row` values each into `dst`
 /// (`n_rows * ty.row_size(n_per_row)` bytes), as `ggml_quantize_chunk` does for a whole tensor.
 pub fn quantize_rows(ty: GgmlType, src: &[f32], n_per_row: usize, dst: &mut [u8]) -> Result<()> {
-    if n_per_row == 0 || src.len() % n_per_row != 0 {
-        return Err(Error::invalid(format!(
-            "quantize_rows: {} values are not a whole number of rows of {n_per_row}",
-            src.len()
-        )));
-    }
-    let row_size = ty
-        .row_size(n_per_row as u64)
-        .map_err(|e| e.within("quantize_rows"))?;
-    let n_rows = (src.len() / n_per_row) as u64;
-    let need = n_rows.checked_mul(row_size);
-    if need != Some(dst.len() as u64) {
-        return Err(Error::invalid(format!(
-            "quantize_rows: {n_rows} {} rows of {n_per_row} values need {row_size} bytes each, got {} in all",
-            ty.name(),
-            dst.len()
-        )));
-    }
-    let row_size = row_size as usize;
+    let row_size = check_rows("quantize_rows", ty, src.len(), n_per_row, dst.len())?;
     for (x, y) in src
         .chunks_exact(n_per_row)
         .zip(dst.chunks_exact_mut(row_size))
     {
         quantize_row(ty, x, y)?;
+    }
+    Ok(())
+}
+
+/// Checks that `ty` can be produced and that `src_len` values and `dst_len` bytes make whole
+/// rows of `n_per_row`; returns the row size in bytes.
+fn check_rows(
+    what: &str,
+    ty: GgmlType,
+    src_len: usize,
+    n_per_row: usize,
+    dst_len: usize,
+) -> Result<usize> {
+    if !can_quantize(ty) {
+        return Err(Error::unsupported(format!(
+            "{what}: quantizing to {} is not supported",
+            ty.name()
+        )));
+    }
+    if n_per_row == 0 || src_len % n_per_row != 0 {
+        return Err(Error::invalid(format!(
+            "{what}: {src_len} values are not a whole number of rows of {n_per_row}"
+        )));
+    }
+    let row_size = ty.row_size(n_per_row as u64).map_err(|e| e.within(what))?;
+    let n_rows = (src_len / n_per_row) as u64;
+    if n_rows.checked_mul(row_size) != Some(dst_len as u64) {
+        return Err(Error::invalid(format!(
+            "{what}: {n_rows} {} rows of {n_per_row} values need {row_size} bytes each, got {dst_len} in all",
+            ty.name()
+        )));
+    }
+    Ok(row_size as usize)
+}
+
+/// True when [`from_float_row`] can produce `ty` (every type of [`QUANTIZE_TYPES`] but
+/// IQ3_S, whose `from_float` upstream removed).
+pub fn can_from_float(ty: GgmlType) -> bool {
+    can_quantize(ty) && ty != GgmlType::IQ3_S
+}
+
+/// Converts one row as ggml-cpu's `type_traits_cpu[ty].from_float` does (what `ggml_cpy` and
+/// `ggml_set_rows` into a quantized tensor use, e.g. for a quantized KV cache), in its scalar
+/// form. The same bytes as [`quantize_row`] except for IQ4_NL, which takes
+/// `quantize_row_iq4_nl_ref` (no scale search); IQ3_S is refused as upstream has no
+/// `from_float` for it. Upstream's x86 builds replace Q8_0 / Q8_1 / Q8_K with SIMD versions
+/// that round differently; those live with the CPU kernels, not here.
+pub fn from_float_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
+    match ty {
+        GgmlType::IQ4_NL => {
+            let need = ty
+                .row_size(src.len() as u64)
+                .map_err(|e| e.within("from_float_row"))?;
+            if dst.len() as u64 != need {
+                return Err(Error::invalid(format!(
+                    "from_float_row: iq4_nl row of {} values needs {need} bytes, got {}",
+                    src.len(),
+                    dst.len()
+                )));
+            }
+            iq4::quantize_row_iq4_nl_ref(src, dst);
+            Ok(())
+        }
+        GgmlType::IQ3_S => Err(Error::unsupported(
+            "from_float_row: upstream has no from_float for iq3_s",
+        )),
+        _ => quantize_row(ty, src, dst),
+    }
+}
+
+/// Quantizes rows as [`quantize_rows`] does, with an optional importance matrix: `imatrix`
+/// holds one weight per column (`n_per_row` values) and applies to every row, as the
+/// `imatrix` argument of upstream's `ggml_quantize_chunk`. Q4_0, Q4_1, Q5_0, Q5_1, Q2_K ..
+/// Q6_K, IQ4_NL, IQ4_XS and IQ3_S then take upstream's weighted path (bit-identical);
+/// the other types ignore the weights, as upstream's do.
+pub fn quantize_rows_imatrix(
+    ty: GgmlType,
+    src: &[f32],
+    n_per_row: usize,
+    imatrix: Option<&[f32]>,
+    dst: &mut [u8],
+) -> Result<()> {
+    let Some(qw) = imatrix else {
+        return quantize_rows(ty, src, n_per_row, dst);
+    };
+    if qw.len() != n_per_row {
+        return Err(Error::invalid(format!(
+            "quantize_rows_imatrix: {} importance weights for rows of {n_per_row}",
+            qw.len()
+        )));
+    }
+    let row_size = check_rows("quantize_rows_imatrix", ty, src.len(), n_per_row, dst.len())?;
+    for (x, y) in src
+        .chunks_exact(n_per_row)
+        .zip(dst.chunks_exact_mut(row_size))
+    {
+        if !weighted::quantize_row_weighted(ty, x, qw, y) {
+            quantize_row(ty, x, y)?;
+        }
     }
     Ok(())
 }
@@ -224,6 +312,18 @@ mod tests {
         assert!(quantize_rows(GgmlType::Q4_0, &x, 0, &mut y).is_err());
         assert!(quantize_rows(GgmlType::Q4_0, &x, 48, &mut y).is_err());
         assert!(quantize_rows(GgmlType::Q4_0, &x, 32, &mut y).is_ok());
+        assert!(from_float_row(GgmlType::IQ4_NL, &x, &mut y).is_ok());
+        assert!(from_float_row(GgmlType::IQ4_NL, &x, &mut y[..35]).is_err());
+        assert!(from_float_row(GgmlType::IQ3_S, &[0.0; 256], &mut [0u8; 110]).is_err());
+        assert!(from_float_row(GgmlType::IQ4_NL, &[], &mut []).is_ok());
+        let w = [1.0f32; 32];
+        assert!(quantize_rows_imatrix(GgmlType::Q4_0, &x, 32, Some(&w), &mut y).is_ok());
+        assert!(quantize_rows_imatrix(GgmlType::Q4_0, &x, 32, Some(&w[..31]), &mut y).is_err());
+        assert!(
+            quantize_rows_imatrix(GgmlType::IQ2_XXS, &x[..0], 256, Some(&[0.0; 256]), &mut [])
+                .is_err()
+        );
+        assert!(quantize_rows_imatrix(GgmlType::Q4_0, &x, 32, Some(&w), &mut y[..35]).is_err());
     }
 
     #[test]
@@ -255,6 +355,14 @@ mod tests {
                     .collect();
                 let mut y = vec![0u8; t.row_size(n as u64).unwrap_or(0) as usize];
                 assert!(quantize_row(t, &x, &mut y).is_ok(), "{}", t.name());
+                let w: Vec<f32> = (0..n)
+                    .map(|i| specials[(i * 7 + pattern) % specials.len()])
+                    .collect();
+                assert!(
+                    quantize_rows_imatrix(t, &x, n, Some(&w), &mut y).is_ok(),
+                    "{}",
+                    t.name()
+                );
             }
         }
     }

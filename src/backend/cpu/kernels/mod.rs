@@ -9,23 +9,35 @@
 //! products block by block ([`mul_mat`] / [`mul_mat_raw`]).
 //!
 //! ## Using it from the `mul_mat` op (engine)
-//! 1. Scratch: `act_row_size(wty, k)` bytes per activation row (the planner counts it).
-//! 2. Each thread converts its share of activation rows: `quantize_activations(vdt, src_row, dst_row)`
-//!    (for F32 weights the f32 rows may be used directly: `vec_dot_type` is F32 and a row of f32
-//!    bytes is the format).
-//! 3. Barrier; then each thread computes a disjoint tile with [`mul_mat_raw`]:
-//!    GEMV (`n == 1`): split weight rows, e.g. thread `ith` takes rows `ith*m/nth..(ith+1)*m/nth`;
-//!    GEMM: split weight rows the same way (each thread then streams all activation rows, which
-//!    stay in cache) or split into (rows × acts) tiles when `m` is small. No kernel allocates;
-//!    rows ranges of any length work (multiples of 16 are slightly better).
+//! 1. Scratch: [`act_row_size`]`(wty, k)` bytes per activation row (the planner counts it;
+//!    for Q8_0 / Q8_1 activations this is ggml's *Q8_1* row size, not Q8_0's). Kernels need
+//!    no other memory: tiles live on the stack (≤ 64 KiB per call).
+//! 2. Each thread converts its share of activation rows:
+//!    `quantize_activations(vdt, src_row, dst_row)` (for F32 weights the f32 rows may be used
+//!    directly: `vec_dot_type` is F32 and a row of f32 bytes is the format).
+//! 3. Barrier; then each thread computes a disjoint tile with [`mul_mat_raw`]
+//!    (`MatMul::new` checks buffers once; a tile is `rows × acts`):
+//!    GEMV (`n == 1`) and GEMM alike: split weight rows, thread `ith` takes
+//!    `ith*m/nth..(ith+1)*m/nth` (multiples of 16 rows are best for the tiled GEMM) with all
+//!    activation rows; when `m` is small split activation rows too. Any ranges work.
+//!
+//! With ≥ 8 activation rows in a tile and AVX-512 VNNI present, a type's *tiled* GEMM runs:
+//! 16 (floats: 32) weight rows are unpacked once into unsigned bytes laid out "4 k-values × 16
+//! rows" per vector and every activation row costs one `vpdpbusd` per 4 k for all 16 rows.
+//! Results of the tiled and row paths agree to float rounding (integer sums are exact).
 //!
 //! The activation rows produced here use a private layout for Q8_0 / Q8_1 (4 blocks
-//! interleaved, see `quantize.rs`): same byte size as ggml's, but only these kernels read them.
+//! interleaved, with integer block sums, see `quantize.rs`): only these kernels read them.
+//! The quants and scales themselves are bit-identical to upstream's AVX2 quantizers
+//! (tested against `libggml-cpu.so`).
 //!
 //! ## Structure
 //! `generic/` holds the scalar kernels (the oracles, and the fallback); `x86_64/` the AVX2 +
-//! FMA + F16C kernels. [`table`] picks the best available set once, at first use, into a table
-//! of safe function pointers; AVX-512 or NEON sets would be further tables chosen the same way.
+//! FMA + F16C kernels (`legacy.rs`, `kquants.rs`, `float.rs`, `quantize.rs`) and the AVX-512
+//! VNNI ones (`avx512*.rs`: row kernels for GEMV, tiled GEMM). [`table`] picks the best set
+//! once, at first use, into a table of safe function pointers ([`all_tables`] lists every set
+//! this CPU runs, for tests); a NEON set would be one more table chosen the same way.
+//! Types without a SIMD kernel here (TQ1_0) use the scalar one.
 
 mod gemm;
 pub mod generic;
@@ -105,9 +117,9 @@ pub struct KernelTable {
     pub isa: Isa,
     by_type: [Option<TypeKernels>; 64],
     /// Activation quantizers (same bytes in every table).
-    q8_0: fn(&[f32], &mut [u8]),
-    q8_1: fn(&[f32], &mut [u8]),
+    q8_x4: fn(&[f32], &mut [u8]),
     q8_k: fn(&[f32], &mut [u8]),
+    f16: fn(&[f32], &mut [u8]),
 }
 
 impl KernelTable {
@@ -158,13 +170,22 @@ pub fn vec_dot_type(weight: GgmlType) -> Option<GgmlType> {
 pub fn act_row_size(weight: GgmlType, k: usize) -> Result<usize> {
     let vdt = vec_dot_type(weight)
         .ok_or_else(|| Error::unsupported(format!("mul_mat: no kernel for {}", weight.name())))?;
-    Ok(vdt.row_size(k as u64)? as usize)
+    quantize::act_row_bytes(vdt, k)
+}
+
+/// Bytes per block of an activation row in vec-dot type `vdt` (our layout).
+pub(crate) fn act_block_bytes(vdt: GgmlType) -> usize {
+    match vdt {
+        GgmlType::Q8_0 | GgmlType::Q8_1 => quantize::Q8_BLOCK,
+        _ => vdt.type_size(),
+    }
 }
 
 /// Converts one f32 activation row `src` into `ty` (a vec-dot type) in `dst`, which must hold
-/// at least `ty.row_size(src.len())` bytes.
+/// at least `quantize::act_row_bytes(ty, src.len())` bytes (for Q8_0 / Q8_1 that is ggml's
+/// Q8_1 row size; see `quantize.rs` for the layout).
 pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<()> {
-    let need = ty.row_size(src.len() as u64)? as usize;
+    let need = quantize::act_row_bytes(ty, src.len())?;
     if dst.len() < need {
         return Err(Error::invalid(format!(
             "quantize_activations: {} row of {} needs {need} bytes, got {}",
@@ -174,10 +195,9 @@ pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result
         )));
     }
     match ty {
-        GgmlType::Q8_0 => (table().q8_0)(src, dst),
-        GgmlType::Q8_1 => (table().q8_1)(src, dst),
+        GgmlType::Q8_0 | GgmlType::Q8_1 => (table().q8_x4)(src, dst),
         GgmlType::Q8_K => (table().q8_k)(src, dst),
-        GgmlType::F16 => quantize::convert_row_f16(src, dst),
+        GgmlType::F16 => (table().f16)(src, dst),
         GgmlType::BF16 => quantize::convert_row_bf16(src, dst),
         GgmlType::F32 => quantize::convert_row_f32(src, dst),
         _ => {
@@ -195,11 +215,28 @@ pub fn table() -> &'static KernelTable {
     static BEST: OnceLock<KernelTable> = OnceLock::new();
     BEST.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
-        if let Some(t) = x86_64::avx2_table() {
+        if let Some(t) = x86_64::avx2_table(true) {
             return t;
         }
         build_scalar()
     })
+}
+
+/// Every kernel table this CPU can run, scalar first and [`table`] last (tests compare them).
+pub fn all_tables() -> Vec<&'static KernelTable> {
+    let mut v = vec![scalar_table()];
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX2: OnceLock<Option<KernelTable>> = OnceLock::new();
+        if let Some(t) = AVX2.get_or_init(|| x86_64::avx2_table(false)) {
+            v.push(t);
+        }
+    }
+    let best = table();
+    if v.last().map(|t| t.isa) != Some(best.isa) {
+        v.push(best);
+    }
+    v
 }
 
 /// The portable scalar table (the oracle).
@@ -252,8 +289,8 @@ fn build_scalar() -> KernelTable {
     KernelTable {
         isa: Isa::Scalar,
         by_type,
-        q8_0: quantize::quantize_row_q8_0,
-        q8_1: quantize::quantize_row_q8_1,
+        q8_x4: quantize::quantize_row_q8_x4,
         q8_k: quantize::quantize_row_q8_k,
+        f16: quantize::convert_row_f16,
     }
 }

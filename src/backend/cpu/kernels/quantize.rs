@@ -12,45 +12,43 @@
 //! - **F16**: round-to-nearest-even (F16C); **BF16**: upstream's `ggml_compute_fp32_to_bf16`.
 //!
 //! ## Our activation layout (private to these kernels)
-//! Q8_0 and Q8_1 rows are stored *4-block interleaved* ("x4"): every group of four blocks keeps
-//! its four f16 scales (and for Q8_1 the four f16 sums) together, followed by the 4 × 32 quants,
-//! so the SIMD kernels convert four scales with one instruction. A trailing partial group is
-//! stored as plain ggml blocks. The row size is exactly ggml's row size of the type, so callers
-//! size buffers with [`crate::quant::GgmlType::row_size`] as usual, but such rows must only be
-//! passed back to these kernels. [`quantize_row_q8_0_ggml`] writes the plain ggml layout.
+//! Q8_0 and Q8_1 rows share one layout, "x4 with sums": every group of four blocks keeps its
+//! four f16 scales `d` and its four i16 quant sums `Σq` together, followed by the 4 × 32
+//! quants (144 bytes), so the SIMD kernels convert four scales with one instruction and remove
+//! weight offsets (Q4_0's −8, …) through `Σq` instead of per-element work. A trailing partial
+//! group is stored block by block as (d, Σq, qs\[32\]) (36 bytes). The quants and `d` are
+//! exactly upstream's; Q8_1's `s` is recomputed as `d · Σq` in f32, which is exact (upstream
+//! rounds it to f16). Rows are therefore ggml's *Q8_1* row size for both types
+//! ([`act_row_bytes`]); only these kernels read them. [`quantize_row_q8_0_ggml`] and
+//! [`quantize_row_q8_1_ggml`] write ggml's own layouts.
 
 use half::f16;
 
-/// Bytes of a 4-block group of x4-interleaved Q8_0 (4 f16 scales + 128 quants).
-pub(crate) const Q8_0_X4: usize = 136;
-/// Bytes of a 4-block group of x4-interleaved Q8_1 (4 f16 scales, 4 f16 sums, 128 quants).
-pub(crate) const Q8_1_X4: usize = 144;
+/// Bytes of a 4-block group of an x4 activation row (4 f16 d, 4 i16 Σq, 128 quants).
+pub(crate) const Q8_X4: usize = 144;
+/// Bytes per 32-element block of an x4 activation row.
+pub(crate) const Q8_BLOCK: usize = 36;
 
-/// Byte offsets of (scale, quants) of block `ib` in an x4 Q8_0 row of `nb` blocks.
-#[inline(always)]
-pub(crate) fn q8_0_offsets(nb: usize, ib: usize) -> (usize, usize) {
-    let full = nb / 4;
-    let g = ib / 4;
-    if g < full {
-        let r = ib % 4;
-        (g * Q8_0_X4 + 2 * r, g * Q8_0_X4 + 8 + 32 * r)
-    } else {
-        let o = full * Q8_0_X4 + (ib - full * 4) * 34;
-        (o, o + 2)
+/// Bytes of one activation row of `k` elements in vec-dot type `vdt` (our layout).
+pub fn act_row_bytes(vdt: crate::quant::GgmlType, k: usize) -> crate::error::Result<usize> {
+    use crate::quant::GgmlType;
+    match vdt {
+        GgmlType::Q8_0 | GgmlType::Q8_1 => Ok(GgmlType::Q8_1.row_size(k as u64)? as usize),
+        _ => Ok(vdt.row_size(k as u64)? as usize),
     }
 }
 
-/// Byte offsets of (scale, sum, quants) of block `ib` in an x4 Q8_1 row of `nb` blocks.
+/// Byte offsets of (d, Σq, quants) of block `ib` in an x4 row of `nb` blocks.
 #[inline(always)]
-pub(crate) fn q8_1_offsets(nb: usize, ib: usize) -> (usize, usize, usize) {
+pub(crate) fn q8_offsets(nb: usize, ib: usize) -> (usize, usize, usize) {
     let full = nb / 4;
     let g = ib / 4;
     if g < full {
         let r = ib % 4;
-        let o = g * Q8_1_X4;
+        let o = g * Q8_X4;
         (o + 2 * r, o + 8 + 2 * r, o + 16 + 32 * r)
     } else {
-        let o = full * Q8_1_X4 + (ib - full * 4) * 36;
+        let o = full * Q8_X4 + (ib - full * 4) * Q8_BLOCK;
         (o, o + 2, o + 4)
     }
 }
@@ -85,19 +83,21 @@ fn put_q(dst: &mut [u8], at: usize, q: &[i8; 32]) {
     }
 }
 
-/// f32 row → Q8_0 in the x4 layout. `src.len()` must be a multiple of 32 and `dst` at least
-/// the Q8_0 row size (panics otherwise; [`super::quantize_activations`] checks first).
-pub fn quantize_row_q8_0(src: &[f32], dst: &mut [u8]) {
+/// f32 row → Q8_0 / Q8_1 quants in the x4 layout (see the module docs). `src.len()` must be a
+/// multiple of 32 and `dst` at least [`act_row_bytes`] (panics otherwise;
+/// [`super::quantize_activations`] checks first).
+pub fn quantize_row_q8_x4(src: &[f32], dst: &mut [u8]) {
     let nb = src.len() / 32;
     for ib in 0..nb {
-        let (d, q, _) = q8_block(&src[ib * 32..]);
-        let (od, oq) = q8_0_offsets(nb, ib);
+        let (d, q, sum) = q8_block(&src[ib * 32..]);
+        let (od, os, oq) = q8_offsets(nb, ib);
         put_f16(dst, od, f16::from_f32(d));
+        dst[os..os + 2].copy_from_slice(&(sum as i16).to_le_bytes());
         put_q(dst, oq, &q);
     }
 }
 
-/// f32 row → Q8_0 in ggml's plain block layout (d, qs[32]), bit-identical to upstream's AVX2
+/// f32 row → Q8_0 in ggml's plain block layout (d, qs\[32\]), bit-identical to upstream's AVX2
 /// `quantize_row_q8_0`. Used by tests and by callers that need real ggml blocks.
 pub fn quantize_row_q8_0_ggml(src: &[f32], dst: &mut [u8]) {
     for (ib, x) in src.chunks_exact(32).enumerate() {
@@ -107,19 +107,7 @@ pub fn quantize_row_q8_0_ggml(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// f32 row → Q8_1 in the x4 layout (see the module docs).
-pub fn quantize_row_q8_1(src: &[f32], dst: &mut [u8]) {
-    let nb = src.len() / 32;
-    for ib in 0..nb {
-        let (d, q, sum) = q8_block(&src[ib * 32..]);
-        let (od, os, oq) = q8_1_offsets(nb, ib);
-        put_f16(dst, od, f16::from_f32(d));
-        put_f16(dst, os, f16::from_f32(d * sum as f32));
-        put_q(dst, oq, &q);
-    }
-}
-
-/// f32 row → Q8_1 in ggml's plain block layout (d, s, qs[32]).
+/// f32 row → Q8_1 in ggml's plain block layout (d, s, qs\[32\]).
 pub fn quantize_row_q8_1_ggml(src: &[f32], dst: &mut [u8]) {
     for (ib, x) in src.chunks_exact(32).enumerate() {
         let (d, q, sum) = q8_block(x);
@@ -129,7 +117,7 @@ pub fn quantize_row_q8_1_ggml(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// f32 row → Q8_K (d f32, qs[256], bsums[16] i16), as upstream's `quantize_row_q8_K_ref`.
+/// f32 row → Q8_K (d f32, qs\[256\], bsums\[16\] i16), as upstream's `quantize_row_q8_K_ref`.
 pub fn quantize_row_q8_k(src: &[f32], dst: &mut [u8]) {
     for (ib, x) in src.chunks_exact(256).enumerate() {
         let o = ib * 292;

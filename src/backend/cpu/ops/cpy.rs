@@ -9,7 +9,7 @@ use crate::tensor::Tensor;
 
 /// Whether the copy goes row by row through f32 scratch (else a byte copy or element copy).
 pub fn uses_rows(s: &Tensor<'_>, d: &Tensor<'_>) -> bool {
-    !(s.ty == d.ty && s.is_contiguous() && d.is_contiguous()) && s.ne[0] == d.ne[0]
+    s.ty != d.ty && s.ne[0] == d.ne[0]
 }
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
@@ -22,7 +22,9 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
         unsafe { std::ptr::copy_nonoverlapping(s.ptr.add(b0), d.ptr.add(b0), b1 - b0) };
         return;
     }
-    if s.ne[0] == d.ne[0] {
+    if s.ty == d.ty && !s.ty.is_quantized() {
+        same_type(&s, &d, ith, nth);
+    } else if s.ne[0] == d.ne[0] {
         rows(ctx, &s, &d, ith, nth);
     } else {
         elements(&s, &d, ith, nth);
@@ -64,6 +66,34 @@ fn rows(ctx: &NodeCtx<'_>, s: &TV, d: &TV, ith: usize, nth: usize) {
                     let _ = row_from_f32(d.ty, std::slice::from_ref(&x), pd.add(i * d.nb[0]));
                 }
             }
+        }
+    }
+}
+
+/// Same plain type, any layouts: element `e` of src in row-major order goes to element `e` of
+/// dst, copied as bytes (also for I32 / I64 tensors such as sorted expert ids).
+fn same_type(s: &TV, d: &TV, ith: usize, nth: usize) {
+    let es = s.ty.type_size();
+    let n = s.nel();
+    let (e0, e1) = split(n, ith, nth);
+    let coords = |t: &TV, e: usize| {
+        let n0 = t.ne[0] as usize;
+        let n1 = t.ne[1] as usize;
+        let n2 = t.ne[2] as usize;
+        [
+            e % n0,
+            (e / n0) % n1,
+            (e / (n0 * n1)) % n2,
+            e / (n0 * n1 * n2),
+        ]
+    };
+    for e in e0..e1 {
+        let (cs, cd) = (coords(s, e), coords(d, e));
+        // SAFETY: coordinates are in range for each tensor.
+        unsafe {
+            let ps = s.ptr.add((0..4).map(|i| cs[i] * s.nb[i]).sum::<usize>());
+            let pd = d.ptr.add((0..4).map(|i| cd[i] * d.nb[i]).sum::<usize>());
+            std::ptr::copy_nonoverlapping(ps, pd, es);
         }
     }
 }

@@ -4,7 +4,10 @@
 //! f32; for F16 V the output accumulated in f16 (rounded after every update, like upstream's
 //! `VKQ16`), otherwise V rows converted to f32 and accumulated in f32.
 
-use crate::backend::cpu::convert::{can_to_f32, f16_to_f32, round_f16, row_to_f32};
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+
+use crate::backend::cpu::convert::{can_to_f32, f16_to_f32, row_to_f32};
 use crate::backend::cpu::exec::{split, NodeCtx, TV};
 use crate::backend::cpu::kernels;
 use crate::graph::Op;
@@ -24,12 +27,24 @@ pub fn v_supported(ty: GgmlType) -> bool {
     can_to_f32(ty)
 }
 
-/// Exact scratch bytes per thread: V accumulator, V row (unless V is F16), converted Q row.
+/// Exact scratch bytes per thread: V accumulator (f32), V row (f32), f16 round-trip row,
+/// converted Q row (last: always written).
 pub fn per_thread_bytes(q: &Tensor<'_>, k: &Tensor<'_>, v: &Tensor<'_>) -> usize {
     let dv = v.ne[0].max(0) as usize;
     let dk = q.ne[0].max(0) as usize;
     let qb = kernels::act_row_size(k.ty, dk).unwrap_or(dk * 4);
-    dv * 4 + if v.ty == GgmlType::F16 { 0 } else { dv * 4 } + qb
+    slot_head(dv) + qb
+}
+
+/// Bytes before the Q row in a thread's slot.
+fn slot_head(dv: usize) -> usize {
+    dv * 4 + dv * 4 + pad(dv * 2)
+}
+
+/// `acc` rounded to f16 precision, in place (SIMD slice conversions when F16C exists).
+fn round_slice_f16(acc: &mut [f32], h: &mut [f16]) {
+    h.convert_from_f32_slice(acc);
+    h.convert_to_f32_slice(acc);
 }
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
@@ -64,16 +79,15 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
     if r0 >= r1 {
         return;
     }
-    let slot = pad(dv * 4 + if v16 { 0 } else { dv * 4 } + qb);
+    let slot = pad(slot_head(dv) + qb);
     // SAFETY: this thread has rows, so it owns a slot laid out as in `per_thread_bytes`.
-    let (vkq, vtmp, qq) = unsafe {
+    let (vkq, vtmp, h16, qq) = unsafe {
         let base = ctx.ws.add(ith * slot);
-        let vtmp_len = if v16 { 0 } else { dv };
-        let qq = base.add(dv * 4 + vtmp_len * 4);
         (
             std::slice::from_raw_parts_mut(base as *mut f32, dv),
-            std::slice::from_raw_parts_mut(base.add(dv * 4) as *mut f32, vtmp_len),
-            std::slice::from_raw_parts_mut(qq, qb),
+            std::slice::from_raw_parts_mut(base.add(dv * 4) as *mut f32, dv),
+            std::slice::from_raw_parts_mut(base.add(dv * 8) as *mut f16, dv),
+            std::slice::from_raw_parts_mut(base.add(slot_head(dv)), qb),
         )
     };
     for ir in r0..r1 {
@@ -114,24 +128,25 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                     m = s;
                     ms = (m_old - m).exp();
                     for x in vkq.iter_mut() {
-                        *x = if v16 { round_f16(*x * ms) } else { *x * ms };
+                        *x *= ms;
+                    }
+                    if v16 {
+                        round_slice_f16(vkq, h16);
                     }
                 } else {
                     vs = (s - m).exp();
                 }
                 let pv = v.row(ic, iv2, iq3);
+                if !row_to_f32(v.ty, pv, vtmp) {
+                    ctx.fail();
+                    return;
+                }
+                for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
+                    *x += y * vs;
+                }
                 if v16 {
-                    for (i, x) in vkq.iter_mut().enumerate() {
-                        *x = round_f16(*x + f16_to_f32(*(pv as *const u16).add(i)) * vs);
-                    }
-                } else {
-                    if !row_to_f32(v.ty, pv, vtmp) {
-                        ctx.fail();
-                        return;
-                    }
-                    for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
-                        *x += y * vs;
-                    }
+                    // Upstream accumulates F16 V in f16 (`VKQ16`): round after each update.
+                    round_slice_f16(vkq, h16);
                 }
                 s_sum = s_sum * ms + vs;
             }

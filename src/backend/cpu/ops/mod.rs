@@ -63,11 +63,7 @@ fn unsupported(g: &Graph<'_>, node: TensorId, what: String) -> Error {
 /// Checks that the CPU backend can run `node` (types, layouts).
 pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
     let t = g.tensor(node)?;
-    let src: Vec<_> = g
-        .src(node)
-        .into_iter()
-        .map(|s| s.and_then(|s| g.tensor(s).ok()))
-        .collect();
+    let src = g.src(node).map(|s| s.and_then(|s| g.tensor(s).ok()));
     let s = |i: usize| src.get(i).copied().flatten();
     let ty = |i: usize| s(i).map(|t| t.ty);
     let f32_only = |tys: &[Option<GgmlType>]| tys.iter().flatten().all(|&t| t == GgmlType::F32);
@@ -91,8 +87,9 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
         Op::SetRows => can_from_f32(t.ty) && matches!(ty(0), Some(GgmlType::F32 | GgmlType::F16)),
         Op::Cpy => {
             let from = ty(0).unwrap_or(t.ty);
-            let byte_copy =
-                s(0).is_some_and(|x| x.ty == t.ty && x.is_contiguous() && t.is_contiguous());
+            let byte_copy = s(0).is_some_and(|x| {
+                x.ty == t.ty && (!t.ty.is_quantized() || (x.is_contiguous() && t.is_contiguous()))
+            });
             let quant_rows_ok = !(from.is_quantized() || t.ty.is_quantized())
                 || s(0).is_some_and(|x| x.ne[0] == t.ne[0]);
             byte_copy || (can_to_f32(from) && can_from_f32(t.ty) && quant_rows_ok)
@@ -104,7 +101,7 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
                 && (0..3).all(|i| s(i).is_some_and(|t| t.is_contiguous_rows()))
                 && flash_attn::k_supported(ty(1).unwrap_or(GgmlType::I32))
                 && flash_attn::v_supported(ty(2).unwrap_or(GgmlType::I32))
-                && s(3).map_or(true, |m| m.ty == GgmlType::F16)
+                && s(3).map(|m| m.ty == GgmlType::F16).unwrap_or(true)
         }
         Op::Concat(_) | Op::Repeat => !t.ty.is_quantized(),
     };
@@ -123,8 +120,18 @@ pub fn supports(g: &Graph<'_>, node: TensorId) -> Result<()> {
 /// Planned scratch bytes `node` needs with `n_threads` threads. Exact: the last byte of
 /// every workspace is written by the op (per-thread rows are counted only for threads that
 /// get rows, the last one unpadded), so the arena size the planner reports is the peak touched.
-pub fn workspace_size(g: &Graph<'_>, node: TensorId, n_threads: usize) -> usize {
+pub fn workspace_size(
+    g: &Graph<'_>,
+    node: TensorId,
+    n_threads: usize,
+    split_threshold: u64,
+) -> usize {
     let Ok(t) = g.tensor(node) else { return 0 };
+    let n_threads = if worth_splitting(g, node, split_threshold) {
+        n_threads
+    } else {
+        1
+    };
     let srcs = g.src(node);
     let src = |i: usize| srcs[i].and_then(|s| g.tensor(s).ok());
     let nth = n_threads.max(1);
@@ -156,6 +163,32 @@ pub fn workspace_size(g: &Graph<'_>, node: TensorId, n_threads: usize) -> usize 
         },
         _ => 0,
     }
+}
+
+/// Work (roughly, element operations) below which a node runs on one thread: splitting it
+/// would cost more in synchronisation than it saves.
+pub const SPLIT_THRESHOLD: u64 = 1 << 16;
+
+/// Whether `node` is big enough to split across threads (work at least `threshold`).
+pub fn worth_splitting(g: &Graph<'_>, node: TensorId, threshold: u64) -> bool {
+    let Ok(t) = g.tensor(node) else { return false };
+    let out = t.nelements().max(0) as u64;
+    let src = |i: usize| g.src(node)[i].and_then(|s| g.tensor(s).ok());
+    let work = match g.op(node) {
+        Op::MulMat | Op::MulMatId => {
+            out.saturating_mul(src(0).map_or(1, |a| a.ne[0].max(1) as u64))
+        }
+        Op::FlashAttnExt { .. } => match (src(0), src(1)) {
+            (Some(q), Some(k)) => {
+                (q.nelements().max(0) as u64).saturating_mul(k.ne[1].max(1) as u64) * 2
+            }
+            _ => out,
+        },
+        Op::SoftMax { .. } | Op::Rope(_) | Op::Argsort(_) | Op::TopK(_) => out * 8,
+        Op::Cpy | Op::SetRows | Op::GetRows => out * 4,
+        _ => out,
+    };
+    work >= threshold
 }
 
 /// Threads that get at least one of `nr` rows from [`super::exec::split`].

@@ -56,12 +56,29 @@ pub fn workspace(a: &Tensor<'_>, b: &Tensor<'_>, nth: usize) -> usize {
     let contiguous = a.is_contiguous_rows();
     let (exact, stride) = act_sizes(a.ty, k, contiguous);
     let kernel = kernel_vdt(a.ty, contiguous).is_some();
+    if kernel && private_acts(rows, k) {
+        let slot = private_slot(b.nb[0] != 4, k, rows_bytes(rows, exact, stride));
+        return (nth - 1) * pad(slot) + slot;
+    }
     let per_thread = if !kernel || b.nb[0] != 4 {
         nth * pad(k * 4)
     } else {
         0
     };
     per_thread + rows_bytes(rows, exact, stride)
+}
+
+/// With few activation elements, every thread converts all activation rows into its own copy
+/// instead of sharing one: no barrier inside the node (GEMV, i.e. generation, pays one
+/// barrier per matmul instead of two).
+pub(super) fn private_acts(rows: usize, k: usize) -> bool {
+    rows * k <= 16 * 1024
+}
+
+/// Bytes of a thread's private slot: an f32 gather row (strided activations only) then the
+/// converted activation rows.
+fn private_slot(strided: bool, k: usize, acts: usize) -> usize {
+    (if strided { pad(k * 4) } else { 0 }) + acts
 }
 
 /// Gathers activation row `ir` of `b` as f32 (into `tmp` unless already contiguous).
@@ -155,61 +172,95 @@ fn compute_kernels(ctx: &NodeCtx<'_>, vdt: GgmlType, ith: usize, nth: usize) {
     let k = a.ne[0] as usize;
     let (exact, ars) = act_sizes(a.ty, k, true);
     let nrows_b = b.nrows();
-    // SAFETY: the activations are the last `rows_bytes` of the workspace; per-thread f32 rows
-    // (only when src1 rows are strided) come first.
-    let (acts_base, tmp) = unsafe {
-        let acts = ctx.ws.add(ctx.ws_len - rows_bytes(nrows_b, exact, ars));
-        let tmp: &mut [f32] = if b.nb[0] != 4 {
-            std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(k * 4)) as *mut f32, k)
-        } else {
-            &mut []
+    let strided = b.nb[0] != 4;
+    let acts_base = if private_acts(nrows_b, k) {
+        // SAFETY: thread ith's private slot (see `workspace`): gather row, then activations.
+        let (acts, tmp) = unsafe {
+            let slot = ctx
+                .ws
+                .add(ith * pad(private_slot(strided, k, rows_bytes(nrows_b, exact, ars))));
+            let tmp: &mut [f32] = if strided {
+                std::slice::from_raw_parts_mut(slot as *mut f32, k)
+            } else {
+                &mut []
+            };
+            (slot.add(private_slot(strided, k, 0)), tmp)
         };
-        (acts, tmp)
+        // SAFETY: the slot holds all nrows_b rows.
+        if !unsafe { quantize_acts(&b, vdt, 0, nrows_b, acts, ars, exact, tmp) } {
+            ctx.fail();
+        }
+        acts
+    } else {
+        // SAFETY: the activations are the last `rows_bytes` of the workspace; per-thread f32
+        // rows (only when src1 rows are strided) come first.
+        let (acts, tmp) = unsafe {
+            let acts = ctx.ws.add(ctx.ws_len - rows_bytes(nrows_b, exact, ars));
+            let tmp: &mut [f32] = if strided {
+                std::slice::from_raw_parts_mut(ctx.ws.add(ith * pad(k * 4)) as *mut f32, k)
+            } else {
+                &mut []
+            };
+            (acts, tmp)
+        };
+        let (r0, r1) = split(nrows_b, ith, nth);
+        // SAFETY: rows r0..r1 are this thread's; the region holds nrows_b rows.
+        if !unsafe { quantize_acts(&b, vdt, r0, r1, acts, ars, exact, tmp) } {
+            ctx.fail();
+        }
+        ctx.sync(nth);
+        acts
     };
-    let (r0, r1) = split(nrows_b, ith, nth);
-    // SAFETY: rows r0..r1 are this thread's; the region holds nrows_b rows.
-    if !unsafe { quantize_acts(&b, vdt, r0, r1, acts_base, ars, exact, tmp) } {
-        ctx.fail();
-    }
-    ctx.sync(nth);
     let (m, n) = (a.ne[1] as usize, b.ne[1] as usize);
     let (ne2, ne3) = (d.ne[2] as usize, d.ne[3] as usize);
     let (r2, r3) = (ne2 / a.ne[2] as usize, ne3 / a.ne[3] as usize);
     let w_len = (m.saturating_sub(1)) * a.nb[1] + a.ty.type_size() * (k / a.ty.block_size());
-    let (m0, m1) = split(m, ith, nth);
-    if m0 >= m1 {
-        return;
-    }
-    for i3 in 0..ne3 {
-        for i2 in 0..ne2 {
-            // SAFETY: the weight matrix (i2/r2, i3/r3) spans w_len bytes from its start; the
-            // activations of batch (i2, i3) are n rows of ars bytes; dst rows are contiguous
-            // f32 and this thread writes only columns m0..m1.
-            unsafe {
-                let w = std::slice::from_raw_parts(
-                    a.ptr.add((i2 / r2) * a.nb[2] + (i3 / r3) * a.nb[3]),
-                    w_len,
-                );
-                let first = (i2 + i3 * ne2) * n;
-                let acts = std::slice::from_raw_parts(
-                    acts_base.add(first * ars),
-                    rows_bytes(n, exact, ars),
-                );
-                let mm = match kernels::MatMul::new(a.ty, w, a.nb[1], m, k, acts, ars, n) {
-                    Ok(mm) => mm,
-                    Err(_) => {
-                        ctx.fail();
-                        return;
-                    }
-                };
-                let dst = d.ptr.add(i2 * d.nb[2] + i3 * d.nb[3]) as *mut f32;
-                if kernels::mul_mat_raw(&mm, m0..m1, 0..n, dst, d.nb[1] / 4).is_err() {
+    // Chunks of weight rows (multiples of 16) per batch, handed out dynamically.
+    let rows_per_chunk = chunk_rows(m, ne2 * ne3, nth);
+    let chunks_per_batch = m.div_ceil(rows_per_chunk);
+    let n_chunks = chunks_per_batch * ne2 * ne3;
+    loop {
+        let c = ctx.next_chunk();
+        if c >= n_chunks {
+            break;
+        }
+        let (batch, cb) = (c / chunks_per_batch, c % chunks_per_batch);
+        let (i2, i3) = (batch % ne2, batch / ne2);
+        let m0 = cb * rows_per_chunk;
+        let m1 = (m0 + rows_per_chunk).min(m);
+        // SAFETY: the weight matrix (i2/r2, i3/r3) spans w_len bytes from its start; the
+        // activations of batch (i2, i3) are n rows `ars` apart; dst rows are contiguous f32 and
+        // this chunk's columns m0..m1 belong to this thread alone.
+        unsafe {
+            let w = std::slice::from_raw_parts(
+                a.ptr.add((i2 / r2) * a.nb[2] + (i3 / r3) * a.nb[3]),
+                w_len,
+            );
+            let first = (i2 + i3 * ne2) * n;
+            let acts =
+                std::slice::from_raw_parts(acts_base.add(first * ars), rows_bytes(n, exact, ars));
+            let mm = match kernels::MatMul::new(a.ty, w, a.nb[1], m, k, acts, ars, n) {
+                Ok(mm) => mm,
+                Err(_) => {
                     ctx.fail();
                     return;
                 }
+            };
+            let dst = d.ptr.add(i2 * d.nb[2] + i3 * d.nb[3]) as *mut f32;
+            if kernels::mul_mat_raw(&mm, m0..m1, 0..n, dst, d.nb[1] / 4).is_err() {
+                ctx.fail();
+                return;
             }
         }
     }
+}
+
+/// Weight rows per chunk: about eight chunks per thread over all batches, in multiples of 16
+/// rows (the kernels' preferred tile), at least 16.
+pub(super) fn chunk_rows(m: usize, batches: usize, nth: usize) -> usize {
+    let total = m * batches.max(1);
+    let target = total.div_ceil(8 * nth.max(1)).max(16);
+    target.div_ceil(16).min(m.div_ceil(16).max(1)) * 16
 }
 
 fn compute_fallback(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {

@@ -1,6 +1,8 @@
 //! `argsort`, `top_k` and `argmax` over rows (f32 in, I32 indices out).
 
 use crate::backend::cpu::exec::{split, NodeCtx};
+use std::cmp::Ordering::Equal;
+
 use crate::graph::{Op, SortOrder};
 
 use super::thread_slot;
@@ -43,15 +45,24 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 *x = i as i32;
             }
             let desc = !matches!(ctx.op, Op::Argsort(SortOrder::Asc));
-            // Stable sort: ties keep index order.
+            // Ties keep index order (an unstable sort with the index as tie-break: no allocation).
             if desc {
-                idx.sort_by(|&x, &y| v(y).partial_cmp(&v(x)).unwrap_or(std::cmp::Ordering::Equal));
+                idx.sort_unstable_by(|&x, &y| {
+                    v(y).partial_cmp(&v(x)).unwrap_or(Equal).then(x.cmp(&y))
+                });
             } else {
-                idx.sort_by(|&x, &y| v(x).partial_cmp(&v(y)).unwrap_or(std::cmp::Ordering::Equal));
+                idx.sort_unstable_by(|&x, &y| {
+                    v(x).partial_cmp(&v(y)).unwrap_or(Equal).then(x.cmp(&y))
+                });
             }
             let pd = d.row(i1, i2, i3) as *mut i32;
             for (i, &x) in idx.iter().take(d.ne[0] as usize).enumerate() {
                 *pd.add(i) = x;
+            }
+            if matches!(ctx.op, Op::TopK(_)) && d.ne[0] > 1 {
+                // Upstream's CPU top_k swaps the first two ("the order is not important");
+                // the experts' outputs are summed in slot order, so keep its order exactly.
+                std::ptr::swap(pd, pd.add(1));
             }
         }
     }

@@ -38,6 +38,25 @@ pub(crate) fn scale_min_k4(q: &[u8]) -> ([u8; 8], [u8; 8]) {
     (sc, m)
 }
 
+/// [`scale_min_k4`] with whole-word arithmetic (same result): 8 scales then 8 mins.
+#[inline(always)]
+pub(crate) fn scale_min_k4_words(q: &[u8]) -> [u8; 16] {
+    const M1: u32 = 0x3f3f_3f3f;
+    const M2: u32 = 0x0f0f_0f0f;
+    const M3: u32 = 0x0303_0303;
+    let word = |i: usize| u32::from_le_bytes([q[4 * i], q[4 * i + 1], q[4 * i + 2], q[4 * i + 3]]);
+    let (u0, u1, u2) = (word(0), word(1), word(2));
+    let sc_lo = u0 & M1;
+    let sc_hi = (u2 & M2) | (((u0 >> 6) & M3) << 4);
+    let mn_lo = u1 & M1;
+    let mn_hi = ((u2 >> 4) & M2) | (((u1 >> 6) & M3) << 4);
+    let mut out = [0u8; 16];
+    for (i, w) in [sc_lo, sc_hi, mn_lo, mn_hi].iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
 /// Unpacks the 16 6-bit scales of Q3_K (still biased by 32).
 #[inline(always)]
 pub(crate) fn scales_q3k(s: &[u8]) -> [i8; 16] {
@@ -46,6 +65,26 @@ pub(crate) fn scales_q3k(s: &[u8]) -> [i8; 16] {
         let lo = if j < 8 { s[j] & 0xF } else { s[j - 8] >> 4 };
         let hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
         out[j] = (lo | (hi << 4)) as i8;
+    }
+    out
+}
+
+/// [`scales_q3k`] with whole-word arithmetic (same result, as unsigned bytes).
+#[inline(always)]
+pub(crate) fn scales_q3k_words(s: &[u8]) -> [u8; 16] {
+    const M2: u32 = 0x0f0f_0f0f;
+    const M1: u32 = 0x0303_0303;
+    let word = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+    let (a0, a1, t) = (word(0), word(1), word(2));
+    let w = [
+        (a0 & M2) | ((t & M1) << 4),
+        (a1 & M2) | (((t >> 2) & M1) << 4),
+        ((a0 >> 4) & M2) | (((t >> 4) & M1) << 4),
+        ((a1 >> 4) & M2) | (((t >> 6) & M1) << 4),
+    ];
+    let mut out = [0u8; 16];
+    for (i, v) in w.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
     }
     out
 }

@@ -1,9 +1,9 @@
 //! Scalar dot products of the 32-element block types with Q8_0 / Q8_1 activations
 //! (x4 layout, see `quantize.rs`). Integer sums per block, then `sumf += d_x·d_y·Σ` in block
-//! order, as upstream's `*_generic` functions do.
+//! order, as upstream's `*_generic` functions do; Q4_1 / Q5_1 add `m · s` with `s = d_y · Σq`.
 
 use super::{f16_at, i8_at};
-use crate::backend::cpu::kernels::quantize::{q8_0_offsets, q8_1_offsets};
+use crate::backend::cpu::kernels::quantize::q8_offsets;
 
 /// The 16 values of IQ4_NL / IQ4_XS (`kvalues_iq4nl`).
 pub(crate) const KVALUES_IQ4NL: [i8; 16] = [
@@ -49,7 +49,7 @@ pub fn vec_dot_q4_0(k: usize, x: &[u8], y: &[u8]) -> f32 {
     let mut sumf = 0.0f32;
     for ib in 0..nb {
         let b = &x[ib * 18..ib * 18 + 18];
-        let (yd, yq) = q8_0_offsets(nb, ib);
+        let (yd, _, yq) = q8_offsets(nb, ib);
         let s = nibble_block(
             &b[2..],
             y,
@@ -68,9 +68,10 @@ pub fn vec_dot_q4_1(k: usize, x: &[u8], y: &[u8]) -> f32 {
     let mut sumf = 0.0f32;
     for ib in 0..nb {
         let b = &x[ib * 20..ib * 20 + 20];
-        let (yd, ys, yq) = q8_1_offsets(nb, ib);
+        let (yd, ys, yq) = q8_offsets(nb, ib);
+        let sy = f16_at(y, yd) * i16::from_le_bytes([y[ys], y[ys + 1]]) as f32;
         let s = nibble_block(&b[4..], y, yq, |q| (q & 15) as i32, |q| (q >> 4) as i32);
-        sumf += (f16_at(b, 0) * f16_at(y, yd)) * s as f32 + f16_at(b, 2) * f16_at(y, ys);
+        sumf += (f16_at(b, 0) * f16_at(y, yd)) * s as f32 + f16_at(b, 2) * sy;
     }
     sumf
 }
@@ -87,7 +88,7 @@ pub fn vec_dot_q5_0(k: usize, x: &[u8], y: &[u8]) -> f32 {
     for ib in 0..nb {
         let b = &x[ib * 22..ib * 22 + 22];
         let qh = q5_high(&b[2..]);
-        let (yd, yq) = q8_0_offsets(nb, ib);
+        let (yd, _, yq) = q8_offsets(nb, ib);
         let mut s0 = 0i32;
         let mut s1 = 0i32;
         for j in 0..16 {
@@ -110,7 +111,8 @@ pub fn vec_dot_q5_1(k: usize, x: &[u8], y: &[u8]) -> f32 {
     for ib in 0..nb {
         let b = &x[ib * 24..ib * 24 + 24];
         let qh = q5_high(&b[4..]);
-        let (yd, ys, yq) = q8_1_offsets(nb, ib);
+        let (yd, ys, yq) = q8_offsets(nb, ib);
+        let sy = f16_at(y, yd) * i16::from_le_bytes([y[ys], y[ys + 1]]) as f32;
         let mut s0 = 0i32;
         let mut s1 = 0i32;
         for j in 0..16 {
@@ -121,7 +123,7 @@ pub fn vec_dot_q5_1(k: usize, x: &[u8], y: &[u8]) -> f32 {
             s0 += x0 * i8_at(y, yq + j);
             s1 += x1 * i8_at(y, yq + j + 16);
         }
-        sumf += (f16_at(b, 0) * f16_at(y, yd)) * (s0 + s1) as f32 + f16_at(b, 2) * f16_at(y, ys);
+        sumf += (f16_at(b, 0) * f16_at(y, yd)) * (s0 + s1) as f32 + f16_at(b, 2) * sy;
     }
     sumf
 }
@@ -132,7 +134,7 @@ pub fn vec_dot_q8_0(k: usize, x: &[u8], y: &[u8]) -> f32 {
     let mut sumf = 0.0f32;
     for ib in 0..nb {
         let b = &x[ib * 34..ib * 34 + 34];
-        let (yd, yq) = q8_0_offsets(nb, ib);
+        let (yd, _, yq) = q8_offsets(nb, ib);
         let mut s = 0i32;
         for j in 0..32 {
             s += (b[2 + j] as i8 as i32) * i8_at(y, yq + j);
@@ -149,7 +151,7 @@ pub fn vec_dot_iq4_nl(k: usize, x: &[u8], y: &[u8]) -> f32 {
     let lut = |q: u8| KVALUES_IQ4NL[q as usize] as i32;
     for ib in 0..nb {
         let b = &x[ib * 18..ib * 18 + 18];
-        let (yd, yq) = q8_0_offsets(nb, ib);
+        let (yd, _, yq) = q8_offsets(nb, ib);
         let d = f16_at(y, yd) * f16_at(b, 0);
         sumf += d * nibble_block(&b[2..], y, yq, |q| lut(q & 15), |q| lut(q >> 4)) as f32;
     }
@@ -163,7 +165,7 @@ pub fn vec_dot_mxfp4(k: usize, x: &[u8], y: &[u8]) -> f32 {
     let lut = |q: u8| KVALUES_MXFP4[q as usize] as i32;
     for ib in 0..nb {
         let b = &x[ib * 17..ib * 17 + 17];
-        let (yd, yq) = q8_0_offsets(nb, ib);
+        let (yd, _, yq) = q8_offsets(nb, ib);
         let d = f16_at(y, yd) * e8m0_half(b[0]);
         sumf += d * nibble_block(&b[1..], y, yq, |q| lut(q & 15), |q| lut(q >> 4)) as f32;
     }

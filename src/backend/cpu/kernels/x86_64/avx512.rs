@@ -17,7 +17,10 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use crate::backend::cpu::kernels::generic::f16_at;
-use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4, scales_q3k, Q8K};
+use crate::backend::cpu::kernels::generic::kquants::{
+    scale_min_k4_words, scales_q3k_words, trit, Q8K,
+};
+use crate::backend::cpu::kernels::generic::legacy::KVALUES_IQ4NL;
 
 /// One super-block of a 16-row tile, unpacked.
 #[repr(C, align(64))]
@@ -48,17 +51,24 @@ const KC: usize = 8;
 /// multipliers, the row scale and the bias scale.
 pub(super) trait SbUnpack {
     const BYTES: usize;
+    /// Scales are per 32 values (pairs of equal 16-value scales): one multiply per 32.
+    const G32: bool = false;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32);
 }
 
 pub(super) struct Q4K;
 impl SbUnpack for Q4K {
     const BYTES: usize = 144;
+    const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        let (s, m) = scale_min_k4(&b[4..16]);
-        for (j, x) in v.iter_mut().enumerate() {
-            let byte = b[16 + (j / 64) * 32 + j % 32];
-            *x = if j % 64 < 32 { byte & 0xF } else { byte >> 4 };
+        let sm = scale_min_k4_words(&b[4..16]);
+        let (s, m) = (&sm[..8], &sm[8..]);
+        for c in 0..4 {
+            let (qs, out) = (&b[16 + 32 * c..48 + 32 * c], &mut v[64 * c..64 * c + 64]);
+            for l in 0..32 {
+                out[l] = qs[l] & 0xF;
+                out[l + 32] = qs[l] >> 4;
+            }
         }
         for g in 0..16 {
             sc[g] = s[g / 2] as i32;
@@ -71,13 +81,17 @@ impl SbUnpack for Q4K {
 pub(super) struct Q5K;
 impl SbUnpack for Q5K {
     const BYTES: usize = 176;
+    const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        let (s, m) = scale_min_k4(&b[4..16]);
-        for (j, x) in v.iter_mut().enumerate() {
-            let byte = b[48 + (j / 64) * 32 + j % 32];
-            let lo = if j % 64 < 32 { byte & 0xF } else { byte >> 4 };
-            let hi = (b[16 + j % 32] >> (j / 32)) & 1;
-            *x = lo | (hi << 4);
+        let sm = scale_min_k4_words(&b[4..16]);
+        let (s, m) = (&sm[..8], &sm[8..]);
+        for c in 0..4 {
+            let (qs, qh) = (&b[48 + 32 * c..80 + 32 * c], &b[16..48]);
+            let out = &mut v[64 * c..64 * c + 64];
+            for l in 0..32 {
+                out[l] = (qs[l] & 0xF) | (((qh[l] >> (2 * c)) & 1) << 4);
+                out[l + 32] = (qs[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4);
+            }
         }
         for g in 0..16 {
             sc[g] = s[g / 2] as i32;
@@ -91,13 +105,18 @@ pub(super) struct Q6K;
 impl SbUnpack for Q6K {
     const BYTES: usize = 210;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        for (j, x) in v.iter_mut().enumerate() {
-            let (half, r) = (j / 128, j % 128);
-            let (quarter, l) = (r / 32, r % 32);
-            let low = b[half * 64 + l + 32 * (quarter % 2)];
-            let low = if quarter < 2 { low & 0xF } else { low >> 4 };
-            let high = (b[128 + half * 32 + l] >> (2 * quarter)) & 3;
-            *x = low | (high << 4);
+        for half in 0..2 {
+            let (ql, qh) = (
+                &b[64 * half..64 * half + 64],
+                &b[128 + 32 * half..160 + 32 * half],
+            );
+            let out = &mut v[128 * half..128 * half + 128];
+            for l in 0..32 {
+                out[l] = (ql[l] & 0xF) | ((qh[l] & 3) << 4);
+                out[l + 32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+                out[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+                out[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+            }
         }
         for g in 0..16 {
             let s = b[192 + g] as i8 as i32;
@@ -113,13 +132,15 @@ pub(super) struct Q3K;
 impl SbUnpack for Q3K {
     const BYTES: usize = 110;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        for (j, x) in v.iter_mut().enumerate() {
-            let (half, r) = (j / 128, j % 128);
-            let q = (b[32 + half * 32 + r % 32] >> (2 * (r / 32))) & 3;
-            let h = (b[j % 32] >> (j / 32)) & 1;
-            *x = q | (h << 2);
+        for t in 0..8 {
+            let (qs, hm) = (&b[32 + 32 * (t / 4)..64 + 32 * (t / 4)], &b[0..32]);
+            let out = &mut v[32 * t..32 * t + 32];
+            let sh = 2 * (t % 4);
+            for l in 0..32 {
+                out[l] = ((qs[l] >> sh) & 3) | (((hm[l] >> t) & 1) << 2);
+            }
         }
-        let s = scales_q3k(&b[96..108]);
+        let s = scales_q3k_words(&b[96..108]);
         for g in 0..16 {
             sc[g] = s[g] as i32 - 32;
             bm[g] = (-4 * sc[g]) as i16;
@@ -133,15 +154,89 @@ pub(super) struct Q2K;
 impl SbUnpack for Q2K {
     const BYTES: usize = 84;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        for (j, x) in v.iter_mut().enumerate() {
-            let (half, r) = (j / 128, j % 128);
-            *x = (b[16 + half * 32 + r % 32] >> (2 * (r / 32))) & 3;
+        for t in 0..8 {
+            let qs = &b[16 + 32 * (t / 4)..48 + 32 * (t / 4)];
+            let out = &mut v[32 * t..32 * t + 32];
+            let sh = 2 * (t % 4);
+            for l in 0..32 {
+                out[l] = (qs[l] >> sh) & 3;
+            }
         }
         for g in 0..16 {
             sc[g] = (b[g] & 0xF) as i32;
             bm[g] = (b[g] >> 4) as i16;
         }
         (f16_at(b, 80), -f16_at(b, 82))
+    }
+}
+
+pub(super) struct Iq4Xs;
+impl SbUnpack for Iq4Xs {
+    const BYTES: usize = 136;
+    const G32: bool = true;
+    fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
+        let h = u16::from_le_bytes([b[2], b[3]]);
+        for ib in 0..8 {
+            let qs = &b[8 + 16 * ib..24 + 16 * ib];
+            let out = &mut v[32 * ib..32 * ib + 32];
+            for l in 0..16 {
+                out[l] = (KVALUES_IQ4NL[(qs[l] & 0xF) as usize] as u8) ^ 0x80;
+                out[l + 16] = (KVALUES_IQ4NL[(qs[l] >> 4) as usize] as u8) ^ 0x80;
+            }
+            let ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) as i32
+                | ((((h >> (2 * ib)) & 3) as i32) << 4);
+            for g in [2 * ib, 2 * ib + 1] {
+                sc[g] = ls - 32;
+                bm[g] = (-128 * sc[g]) as i16;
+            }
+        }
+        let d = f16_at(b, 0);
+        (d, d)
+    }
+}
+
+pub(super) struct Tq2_0;
+impl SbUnpack for Tq2_0 {
+    const BYTES: usize = 66;
+    const G32: bool = true;
+    fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
+        for jb in 0..2 {
+            for l in 0..4 {
+                let out = &mut v[128 * jb + 32 * l..128 * jb + 32 * l + 32];
+                for (m, o) in out.iter_mut().enumerate() {
+                    *o = (b[32 * jb + m] >> (2 * l)) & 3;
+                }
+            }
+        }
+        *sc = [1; 16];
+        *bm = [-1; 16];
+        let d = f16_at(b, 64);
+        (d, d)
+    }
+}
+
+pub(super) struct Tq1_0;
+impl SbUnpack for Tq1_0 {
+    const BYTES: usize = 54;
+    const G32: bool = true;
+    fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
+        for l in 0..5 {
+            for m in 0..32 {
+                v[l * 32 + m] = trit(b[m], l) as u8;
+            }
+            for m in 0..16 {
+                v[160 + l * 16 + m] = trit(b[32 + m], l) as u8;
+            }
+        }
+        for l in 0..4 {
+            for j in 0..4 {
+                v[240 + 4 * l + j] = trit(b[48 + j], l) as u8;
+            }
+        }
+        *sc = [1; 16];
+        *bm = [-1; 16];
+        let d = f16_at(b, 52);
+        (d, d)
     }
 }
 
@@ -170,8 +265,8 @@ unsafe fn unpack_tile<U: SbUnpack>(
             bm = [0; 16];
             (0.0, 0.0)
         };
-        for gq in 0..64 {
-            t.w[gq][4 * r..4 * r + 4].copy_from_slice(&v[4 * gq..4 * gq + 4]);
+        for (gq, c) in v.chunks_exact(4).enumerate() {
+            t.w[gq][4 * r..4 * r + 4].copy_from_slice(c);
         }
         for g in 0..16 {
             t.sc[g][r] = sc[g];
@@ -192,11 +287,18 @@ unsafe fn bcast(p: *const u8) -> __m512i {
 
 /// `facc[j] += Σ over super-block `t` of (16 rows) · (activation row j's Q8_K block at `yb[j]`)`.
 #[inline(always)]
-unsafe fn sb_rows<const NY: usize>(t: &TileSb, yb: &[*const u8; NY], facc: &mut [__m512; NY]) {
+unsafe fn sb_rows<const G32: bool, const NY: usize>(
+    t: &TileSb,
+    yb: &[*const u8; NY],
+    facc: &mut [__m512; NY],
+) {
     let mut acc = [_mm512_setzero_si512(); NY];
-    for g in 0..16 {
+    let (groups, quads) = if G32 { (8, 8) } else { (16, 4) };
+    for gi in 0..groups {
+        // With G32 group gi spans the 16-value groups 2·gi and 2·gi + 1 (same scale).
+        let g = if G32 { 2 * gi } else { gi };
         let mut tt = [_mm512_setzero_si512(); NY];
-        for q in 0..4 {
+        for q in 0..quads {
             let wv = _mm512_load_si512(t.w[4 * g + q].as_ptr() as *const __m512i);
             for j in 0..NY {
                 tt[j] = _mm512_dpbusd_epi32(tt[j], wv, bcast(yb[j].add(4 + 16 * g + 4 * q)));
@@ -227,7 +329,7 @@ unsafe fn sb_rows<const NY: usize>(t: &TileSb, yb: &[*const u8; NY], facc: &mut 
 /// super-block `kc0 + s`); adds into (or, when `first`, stores to) the dst tile.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn act_rows<const NY: usize>(
+unsafe fn act_rows<const G32: bool, const NY: usize>(
     tiles: &[TileSb],
     kc0: usize,
     y: *const u8,
@@ -244,7 +346,7 @@ unsafe fn act_rows<const NY: usize>(
         for (j, p) in yb.iter_mut().enumerate() {
             *p = y.add((j0 + j) * ys + (kc0 + s) * Q8K);
         }
-        sb_rows::<NY>(t, &yb, &mut facc);
+        sb_rows::<G32, NY>(t, &yb, &mut facc);
     }
     for (j, f) in facc.iter().enumerate() {
         let p = dst.add((j0 + j) * ds);
@@ -271,7 +373,7 @@ pub(super) unsafe fn gemm_tiled<U: SbUnpack>(
     dst: *mut f32,
     ds: usize,
 ) {
-    const NY: usize = 4;
+    const NY: usize = 8;
     let nsb = k / 256;
     let mut tiles = [EMPTY; KC];
     let mut r0 = rows.start;
@@ -287,11 +389,19 @@ pub(super) unsafe fn gemm_tiled<U: SbUnpack>(
             }
             let mut j0 = acts.start;
             while j0 + NY <= acts.end {
-                act_rows::<NY>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                if U::G32 {
+                    act_rows::<true, NY>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                } else {
+                    act_rows::<false, NY>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                }
                 j0 += NY;
             }
             while j0 < acts.end {
-                act_rows::<1>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                if U::G32 {
+                    act_rows::<true, 1>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                } else {
+                    act_rows::<false, 1>(&tiles[..nk], kc0, y, ys, j0, d0, ds, mask, kc0 == 0);
+                }
                 j0 += 1;
             }
             kc0 += nk;

@@ -1,13 +1,15 @@
 //! AVX2 kernels of the 32-element block types. Weight blocks are taken four at a time (one
 //! x4 group of the activation row), unpacked to 32 bytes each, and multiplied with each of the
-//! `NY` activation rows with `maddubs` (signed weights through the `|x| · sign(y, x)` trick);
-//! the four block sums are reduced into one vector and scaled with four `d_x · d_y` at once.
+//! `NY` activation rows with `maddubs`: signed weights through the `|x| · sign(y, x)` trick,
+//! offset ones (Q4_0's q − 8, Q5_0's q − 16) as unsigned q with `o · Σq_y` subtracted using the
+//! block sums of our activation layout; the four block sums are reduced into one vector and
+//! scaled with four `d_x · d_y` at once.
 
 use std::arch::x86_64::*;
 
 use super::{f16_load, hsum_epi32, hsum_ps128, reduce4, rows_wrapper};
 use crate::backend::cpu::kernels::generic::legacy::{e8m0_half, KVALUES_IQ4NL, KVALUES_MXFP4};
-use crate::backend::cpu::kernels::quantize::{Q8_0_X4, Q8_1_X4};
+use crate::backend::cpu::kernels::quantize::{Q8_BLOCK, Q8_X4};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
 
@@ -16,6 +18,10 @@ pub(super) trait Block32 {
     const BYTES: usize;
     /// Weight values are signed (dot with `sign` trick) rather than unsigned.
     const SIGNED: bool;
+    /// For unsigned values: the offset to subtract (value = stored − OFFSET).
+    const OFFSET: i32 = 0;
+    /// Has a min `m` (Q4_1 / Q5_1): value = d·q + m.
+    const HAS_MIN: bool = false;
     unsafe fn scale(b: *const u8) -> f32;
     /// The min (Q4_1 / Q5_1); zero otherwise.
     unsafe fn min(_b: *const u8) -> f32 {
@@ -56,14 +62,15 @@ unsafe fn high_bits(p: *const u8) -> __m256i {
 pub(super) struct Q4_0;
 impl Block32 for Q4_0 {
     const BYTES: usize = 18;
-    const SIGNED: bool = true;
+    const SIGNED: bool = false;
+    const OFFSET: i32 = 8;
     #[inline(always)]
     unsafe fn scale(b: *const u8) -> f32 {
         f16_load(b)
     }
     #[inline(always)]
     unsafe fn values(b: *const u8) -> __m256i {
-        _mm256_sub_epi8(nibbles(b.add(2)), _mm256_set1_epi8(8))
+        nibbles(b.add(2))
     }
 }
 
@@ -84,15 +91,15 @@ impl Block32 for Q8_0 {
 pub(super) struct Q5_0;
 impl Block32 for Q5_0 {
     const BYTES: usize = 22;
-    const SIGNED: bool = true;
+    const SIGNED: bool = false;
+    const OFFSET: i32 = 16;
     #[inline(always)]
     unsafe fn scale(b: *const u8) -> f32 {
         f16_load(b)
     }
     #[inline(always)]
     unsafe fn values(b: *const u8) -> __m256i {
-        let v = _mm256_or_si256(nibbles(b.add(6)), high_bits(b.add(2)));
-        _mm256_sub_epi8(v, _mm256_set1_epi8(16))
+        _mm256_or_si256(nibbles(b.add(6)), high_bits(b.add(2)))
     }
 }
 
@@ -100,6 +107,7 @@ pub(super) struct Q4_1;
 impl Block32 for Q4_1 {
     const BYTES: usize = 20;
     const SIGNED: bool = false;
+    const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn scale(b: *const u8) -> f32 {
         f16_load(b)
@@ -118,6 +126,7 @@ pub(super) struct Q5_1;
 impl Block32 for Q5_1 {
     const BYTES: usize = 24;
     const SIGNED: bool = false;
+    const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn scale(b: *const u8) -> f32 {
         f16_load(b)
@@ -185,7 +194,7 @@ unsafe fn prep<B: Block32>(b: *const u8) -> (__m256i, __m256i) {
     }
 }
 
-/// One weight row of `B` against `NY` rows of x4 Q8_0 (or Q8_1 when `B` has a min).
+/// One weight row of `B` against `NY` x4 activation rows.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn rows_b32<B: Block32, const NY: usize>(
     k: usize,
@@ -196,13 +205,8 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
 ) {
     let nb = k / 32;
     let ng = nb / 4;
-    let has_min = !B::SIGNED;
-    let (gbytes, qoff, bbytes) = if has_min {
-        (Q8_1_X4, 16, 36)
-    } else {
-        (Q8_0_X4, 8, 34)
-    };
     let mut acc = [_mm_setzero_ps(); NY];
+    let offset = _mm_set1_epi32(B::OFFSET);
     for g in 0..ng {
         let wb = w.add(4 * g * B::BYTES);
         let (a0, s0) = prep::<B>(wb);
@@ -215,7 +219,7 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
             B::scale(wb.add(2 * B::BYTES)),
             B::scale(wb.add(3 * B::BYTES)),
         );
-        let mw = if has_min {
+        let mw = if B::HAS_MIN {
             _mm_setr_ps(
                 B::min(wb),
                 B::min(wb.add(B::BYTES)),
@@ -226,20 +230,25 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
             _mm_setzero_ps()
         };
         for (j, a) in acc.iter_mut().enumerate() {
-            let yg = y.add(j * ys + g * gbytes);
+            let yg = y.add(j * ys + g * Q8_X4);
             let dy = _mm_cvtph_ps(_mm_loadl_epi64(yg as *const __m128i));
-            let q = yg.add(qoff);
-            let s = reduce4(
+            let q = yg.add(16);
+            let mut s = reduce4(
                 block_dot::<B>(a0, s0, q),
                 block_dot::<B>(a1, s1, q.add(32)),
                 block_dot::<B>(a2, s2, q.add(64)),
                 block_dot::<B>(a3, s3, q.add(96)),
             );
-            *a = _mm_fmadd_ps(_mm_mul_ps(dw, dy), _mm_cvtepi32_ps(s), *a);
-            if has_min {
-                let sy = _mm_cvtph_ps(_mm_loadl_epi64(yg.add(8) as *const __m128i));
-                *a = _mm_fmadd_ps(mw, sy, *a);
+            if B::OFFSET != 0 || B::HAS_MIN {
+                let sums = _mm_cvtepi16_epi32(_mm_loadl_epi64(yg.add(8) as *const __m128i));
+                if B::OFFSET != 0 {
+                    s = _mm_sub_epi32(s, _mm_mullo_epi32(sums, offset));
+                }
+                if B::HAS_MIN {
+                    *a = _mm_fmadd_ps(mw, _mm_mul_ps(dy, _mm_cvtepi32_ps(sums)), *a);
+                }
             }
+            *a = _mm_fmadd_ps(_mm_mul_ps(dw, dy), _mm_cvtepi32_ps(s), *a);
         }
     }
     let mut tail = [0.0f32; NY];
@@ -248,11 +257,13 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
         let (ax, sx) = prep::<B>(wb);
         let (dw, mw) = (B::scale(wb), B::min(wb));
         for (j, t) in tail.iter_mut().enumerate() {
-            let yb = y.add(j * ys + ng * gbytes + (ib - 4 * ng) * bbytes);
-            let s = hsum_epi32(block_dot::<B>(ax, sx, yb.add(bbytes - 32)));
-            *t += dw * f16_load(yb) * s as f32;
-            if has_min {
-                *t += mw * f16_load(yb.add(2));
+            let yb = y.add(j * ys + ng * Q8_X4 + (ib - 4 * ng) * Q8_BLOCK);
+            let dy = f16_load(yb);
+            let sum = (yb.add(2) as *const i16).read_unaligned() as i32;
+            let s = hsum_epi32(block_dot::<B>(ax, sx, yb.add(4))) - B::OFFSET * sum;
+            *t += dw * dy * s as f32;
+            if B::HAS_MIN {
+                *t += mw * (dy * sum as f32);
             }
         }
     }

@@ -7,6 +7,10 @@
 //! blocks are unpacked once into registers and reused for the `NY` rows.
 
 mod avx512;
+mod avx512_float;
+mod avx512_gemv;
+mod avx512_kgemv;
+mod avx512_legacy;
 mod float;
 mod kquants;
 mod legacy;
@@ -17,8 +21,9 @@ use std::arch::x86_64::*;
 use super::{build_scalar, KernelTable, TypeKernels, MAX_NY};
 use crate::quant::GgmlType;
 
-/// The AVX2 table, or `None` when this CPU lacks AVX2, FMA or F16C.
-pub(super) fn avx2_table() -> Option<KernelTable> {
+/// The AVX2 table (with the AVX-512 VNNI kernels when `avx512` and the CPU has them), or
+/// `None` when this CPU lacks AVX2, FMA or F16C.
+pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     if !(is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c"))
@@ -27,19 +32,36 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
     }
     let mut t = build_scalar();
     t.isa = super::Isa::Avx2;
-    t.q8_0 = quantize::quantize_row_q8_0;
-    t.q8_1 = quantize::quantize_row_q8_1;
+    t.q8_x4 = quantize::quantize_row_q8_x4;
     t.q8_k = quantize::quantize_row_q8_k;
+    t.f16 = quantize::convert_row_f16;
     let mut set = |ty: GgmlType, k: TypeKernels| t.by_type[ty as usize] = Some(k);
     legacy::register(&mut set);
     kquants::register(&mut set);
     float::register(&mut set);
-    if avx512::available() {
+    if avx512 && avx512::available() {
+        // The AVX-512 row (GEMV) kernels sum in a different order from upstream's AVX2
+        // `vec_dot`s, which upstream also runs on AVX-512 machines; Q8 activation rounding then
+        // amplifies 1e-7 differences into different greedy tokens at near-ties (gemma3-Q8_0,
+        // llama3-Q8_0 in the reference corpus). Decoding therefore keeps the AVX2 row kernels
+        // unless FERROLLAMA_AVX512_GEMV=1 asks for the faster, less upstream-like ones.
+        if std::env::var_os("FERROLLAMA_AVX512_GEMV").is_some_and(|v| v == "1") {
+            avx512_gemv::register(&mut set);
+            avx512_kgemv::register(&mut set);
+        }
         t.isa = super::Isa::Avx512Vnni;
+        // Below these many activation rows the row kernels win (the tile unpacking is paid
+        // once per 16 weight rows and must be spread over enough activation rows); measured
+        // with `BENCH_ONLY=small` of examples/bench_kernels.rs.
         let mut tiled = |ty: GgmlType, f: super::TiledFn| {
             if let Some(k) = t.by_type[ty as usize].as_mut() {
                 k.tiled = Some(f);
-                k.tiled_min_acts = 8;
+                k.tiled_min_acts = match ty {
+                    // No SIMD row kernel: the tiled path wins even for one row.
+                    GgmlType::TQ1_0 => 1,
+                    GgmlType::Q8_0 | GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => 48,
+                    _ => 16,
+                };
             }
         };
         tiled(GgmlType::Q2_K, avx512::gemm_tiled::<avx512::Q2K>);
@@ -47,6 +69,21 @@ pub(super) fn avx2_table() -> Option<KernelTable> {
         tiled(GgmlType::Q4_K, avx512::gemm_tiled::<avx512::Q4K>);
         tiled(GgmlType::Q5_K, avx512::gemm_tiled::<avx512::Q5K>);
         tiled(GgmlType::Q6_K, avx512::gemm_tiled::<avx512::Q6K>);
+        tiled(GgmlType::IQ4_XS, avx512::gemm_tiled::<avx512::Iq4Xs>);
+        tiled(GgmlType::TQ1_0, avx512::gemm_tiled::<avx512::Tq1_0>);
+        tiled(GgmlType::TQ2_0, avx512::gemm_tiled::<avx512::Tq2_0>);
+        use avx512_legacy as l;
+        tiled(GgmlType::Q4_0, l::gemm_tiled::<l::Q4_0>);
+        tiled(GgmlType::Q4_1, l::gemm_tiled::<l::Q4_1>);
+        tiled(GgmlType::Q5_0, l::gemm_tiled::<l::Q5_0>);
+        tiled(GgmlType::Q5_1, l::gemm_tiled::<l::Q5_1>);
+        tiled(GgmlType::Q8_0, l::gemm_tiled::<l::Q8_0>);
+        tiled(GgmlType::IQ4_NL, l::gemm_tiled::<l::Iq4Nl>);
+        tiled(GgmlType::MXFP4, l::gemm_tiled::<l::Mxfp4>);
+        use avx512_float as f;
+        tiled(GgmlType::F32, f::gemm_tiled::<f::F32>);
+        tiled(GgmlType::F16, f::gemm_tiled::<f::F16>);
+        tiled(GgmlType::BF16, f::gemm_tiled::<f::Bf16>);
     }
     Some(t)
 }
@@ -66,7 +103,7 @@ macro_rules! rows_wrapper {
             fn rows(k: usize, w: &[u8], y: &[u8], ys: usize, out: &mut [f32]) {
                 let (wt, at): (crate::quant::GgmlType, crate::quant::GgmlType) = ($wty, $aty);
                 let wrow = k / wt.block_size() * wt.type_size();
-                let arow = k / at.block_size() * at.type_size();
+                let arow = k / at.block_size() * crate::backend::cpu::kernels::act_block_bytes(at);
                 let ny = out.len();
                 assert!(
                     k % wt.block_size() == 0
@@ -81,7 +118,8 @@ macro_rules! rows_wrapper {
                 while j0 < ny {
                     let n = (ny - j0).min(max);
                     // SAFETY: this wrapper is put in a table only after `is_x86_feature_detected!`
-                    // found avx2, fma and f16c (see `avx2_table`); the assert above proves the
+                    // found every feature its kernel enables (avx2, fma and f16c, plus the
+                    // AVX-512 set for `avx512_*` kernels; see `avx2_table`); the assert above proves the
                     // kernel's reads (k/block blocks of `w`, rows j0..j0+n of `y`, `ys` apart)
                     // are inside the slices, and it writes `out[j0..j0+n]` only.
                     unsafe {

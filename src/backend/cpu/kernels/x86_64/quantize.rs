@@ -3,7 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::backend::cpu::kernels::quantize::{q8_0_offsets, q8_1_offsets};
+use crate::backend::cpu::kernels::quantize::q8_offsets;
 
 /// Maximum of the 8 lanes.
 #[inline(always)]
@@ -44,9 +44,9 @@ unsafe fn store_f16(p: *mut u8, v: f32) {
     (p as *mut u16).write_unaligned(h);
 }
 
-/// Q8_0 (`SUM == false`) or Q8_1 rows in the x4 layout.
+/// Q8_0 / Q8_1 rows in the x4 layout (d, Σq, quants).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn q8_rows<const SUM: bool>(x: *const f32, k: usize, y: *mut u8) {
+unsafe fn q8_rows(x: *const f32, k: usize, y: *mut u8) {
     let nb = k / 32;
     for ib in 0..nb {
         let xb = x.add(32 * ib);
@@ -63,18 +63,11 @@ unsafe fn q8_rows<const SUM: bool>(x: *const f32, k: usize, y: *mut u8) {
             q32(xb.add(16), id),
             q32(xb.add(24), id),
         );
-        let q = pack32(i0, i1, i2, i3);
-        if SUM {
-            let (od, os, oq) = q8_1_offsets(nb, ib);
-            let s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
-            store_f16(y.add(od), d);
-            store_f16(y.add(os), d * super::hsum_epi32(s) as f32);
-            _mm256_storeu_si256(y.add(oq) as *mut __m256i, q);
-        } else {
-            let (od, oq) = q8_0_offsets(nb, ib);
-            store_f16(y.add(od), d);
-            _mm256_storeu_si256(y.add(oq) as *mut __m256i, q);
-        }
+        let (od, os, oq) = q8_offsets(nb, ib);
+        let s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        store_f16(y.add(od), d);
+        (y.add(os) as *mut i16).write_unaligned(super::hsum_epi32(s) as i16);
+        _mm256_storeu_si256(y.add(oq) as *mut __m256i, pack32(i0, i1, i2, i3));
     }
 }
 
@@ -133,24 +126,41 @@ fn fits(src: &[f32], dst: &[u8], block: usize, bytes: usize) {
     );
 }
 
-/// AVX2 Q8_0 (x4 layout).
-pub(crate) fn quantize_row_q8_0(src: &[f32], dst: &mut [u8]) {
-    fits(src, dst, 32, 34);
-    // SAFETY: installed only after avx2/fma/f16c were detected; `fits` proves the reads
-    // (src.len() floats) and the writes (src.len()/32 blocks of 34 bytes) are in bounds.
-    unsafe { q8_rows::<false>(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
-}
-
-/// AVX2 Q8_1 (x4 layout).
-pub(crate) fn quantize_row_q8_1(src: &[f32], dst: &mut [u8]) {
+/// AVX2 Q8_0 / Q8_1 (x4 layout).
+pub(crate) fn quantize_row_q8_x4(src: &[f32], dst: &mut [u8]) {
     fits(src, dst, 32, 36);
-    // SAFETY: as in `quantize_row_q8_0`, with 36-byte blocks.
-    unsafe { q8_rows::<true>(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
+    // SAFETY: installed only after avx2/fma/f16c were detected; `fits` proves the reads
+    // (src.len() floats) and the writes (src.len()/32 blocks of 36 bytes) are in bounds.
+    unsafe { q8_rows(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
 }
 
 /// AVX2 Q8_K.
 pub(crate) fn quantize_row_q8_k(src: &[f32], dst: &mut [u8]) {
     fits(src, dst, 256, 292);
-    // SAFETY: as in `quantize_row_q8_0`, with 256-element, 292-byte blocks.
+    // SAFETY: installed only after avx2/fma/f16c were detected; `fits` proves the reads and
+    // the writes (256-element, 292-byte blocks) are in bounds.
     unsafe { q8_k_rows(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f16_rows(x: *const f32, k: usize, y: *mut u8) {
+    let k8 = k / 8 * 8;
+    for i in (0..k8).step_by(8) {
+        let h = _mm256_cvtps_ph(_mm256_loadu_ps(x.add(i)), _MM_FROUND_TO_NEAREST_INT);
+        _mm_storeu_si128(y.add(2 * i) as *mut __m128i, h);
+    }
+    for i in k8..k {
+        store_f16(y.add(2 * i), *x.add(i));
+    }
+}
+
+/// AVX2 + F16C f32 → f16 (round to nearest even, as the scalar `half` conversion).
+pub(crate) fn convert_row_f16(src: &[f32], dst: &mut [u8]) {
+    assert!(
+        dst.len() >= 2 * src.len(),
+        "f16 conversion into a short buffer"
+    );
+    // SAFETY: installed only after avx2/fma/f16c were detected; the assert proves the
+    // 2·len-byte write fits, and the reads are exactly `src`.
+    unsafe { f16_rows(src.as_ptr(), src.len(), dst.as_mut_ptr()) }
 }

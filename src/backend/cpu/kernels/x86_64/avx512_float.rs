@@ -1,0 +1,160 @@
+//! AVX-512 tiled GEMM for F32, F16 and BF16 weights: 32 weight rows are widened to f32 and
+//! transposed ("one k, 16 rows" per vector, two vectors) for a chunk of k, the activation rows
+//! of the chunk are widened once, and each (k, activation row) costs two FMAs for all 32 rows.
+
+#![allow(clippy::needless_range_loop)] // index loops mirror the layouts
+#![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics: Rust 1.89
+
+use std::arch::x86_64::*;
+use std::ops::Range;
+
+/// k values per chunk.
+const KF: usize = 256;
+/// Activation rows per micro-tile.
+const NY: usize = 8;
+
+/// How a float type widens `n` elements starting at element `i` of a row to f32.
+pub(super) trait Widen {
+    unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]);
+}
+
+pub(super) struct F32;
+impl Widen for F32 {
+    #[inline(always)]
+    unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]) {
+        std::ptr::copy_nonoverlapping(p.add(4 * i) as *const f32, out.as_mut_ptr(), out.len());
+    }
+}
+
+pub(super) struct F16;
+impl Widen for F16 {
+    #[inline(always)]
+    unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]) {
+        let mut c = 0;
+        while c + 16 <= out.len() {
+            let h = _mm256_loadu_si256(p.add(2 * (i + c)) as *const __m256i);
+            _mm512_storeu_ps(out.as_mut_ptr().add(c), _mm512_cvtph_ps(h));
+            c += 16;
+        }
+        for t in c..out.len() {
+            out[t] = super::f16_load(p.add(2 * (i + t)));
+        }
+    }
+}
+
+pub(super) struct Bf16;
+impl Widen for Bf16 {
+    #[inline(always)]
+    unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]) {
+        let mut c = 0;
+        while c + 16 <= out.len() {
+            let h = _mm256_loadu_si256(p.add(2 * (i + c)) as *const __m256i);
+            let v = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
+            _mm512_storeu_ps(out.as_mut_ptr().add(c), _mm512_castsi512_ps(v));
+            c += 16;
+        }
+        for t in c..out.len() {
+            out[t] =
+                f32::from_bits(((p.add(2 * (i + t)) as *const u16).read_unaligned() as u32) << 16);
+        }
+    }
+}
+
+#[repr(C, align(64))]
+struct WTile([[f32; 32]; KF]);
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn act_rows<T: Widen, const N: usize>(
+    wt: &WTile,
+    kn: usize,
+    k0: usize,
+    y: *const u8,
+    ys: usize,
+    j0: usize,
+    dst: *mut f32,
+    ds: usize,
+    mask: u32,
+    first: bool,
+) {
+    let mut yf = [[0f32; KF]; N];
+    for (j, row) in yf.iter_mut().enumerate() {
+        T::widen(y.add((j0 + j) * ys), k0, &mut row[..kn]);
+    }
+    let mut lo = [_mm512_setzero_ps(); N];
+    let mut hi = [_mm512_setzero_ps(); N];
+    for kk in 0..kn {
+        let w0 = _mm512_load_ps(wt.0[kk].as_ptr());
+        let w1 = _mm512_load_ps(wt.0[kk].as_ptr().add(16));
+        for j in 0..N {
+            let b = _mm512_set1_ps(yf[j][kk]);
+            lo[j] = _mm512_fmadd_ps(w0, b, lo[j]);
+            hi[j] = _mm512_fmadd_ps(w1, b, hi[j]);
+        }
+    }
+    let (m0, m1) = (mask as u16, (mask >> 16) as u16);
+    for j in 0..N {
+        let p = dst.add((j0 + j) * ds);
+        for (half, a, m) in [(0, lo[j], m0), (16, hi[j], m1)] {
+            if m == 0 {
+                continue;
+            }
+            let ph = p.add(half);
+            let v = if first {
+                a
+            } else {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(m, ph), a)
+            };
+            _mm512_mask_storeu_ps(ph, m, v);
+        }
+    }
+}
+
+/// The tiled GEMM over `rows` × `acts`; see [`super::super::TiledFn`] for the contract.
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn gemm_tiled<T: Widen>(
+    k: usize,
+    w: *const u8,
+    ws: usize,
+    rows: Range<usize>,
+    y: *const u8,
+    ys: usize,
+    acts: Range<usize>,
+    dst: *mut f32,
+    ds: usize,
+) {
+    let mut wt = WTile([[0.0; 32]; KF]);
+    let mut buf = [0f32; KF];
+    let mut r0 = rows.start;
+    while r0 < rows.end {
+        let nr = (rows.end - r0).min(32);
+        let mask = if nr == 32 { u32::MAX } else { (1u32 << nr) - 1 };
+        let d0 = dst.add(r0);
+        let mut k0 = 0;
+        while k0 < k {
+            let kn = (k - k0).min(KF);
+            for r in 0..32 {
+                if r < nr {
+                    T::widen(w.add((r0 + r) * ws), k0, &mut buf[..kn]);
+                } else {
+                    buf[..kn].fill(0.0);
+                }
+                for kk in 0..kn {
+                    wt.0[kk][r] = buf[kk];
+                }
+            }
+            let mut j0 = acts.start;
+            while j0 + NY <= acts.end {
+                act_rows::<T, NY>(&wt, kn, k0, y, ys, j0, d0, ds, mask, k0 == 0);
+                j0 += NY;
+            }
+            while j0 < acts.end {
+                act_rows::<T, 1>(&wt, kn, k0, y, ys, j0, d0, ds, mask, k0 == 0);
+                j0 += 1;
+            }
+            k0 += kn;
+        }
+        r0 += nr;
+    }
+}
