@@ -22,11 +22,24 @@
 //!
 //! The compute column comes from an [`ArenaOracle`]; [`AnalyticOracle`] is a documented upper
 //! bound used until the engine's planner over the model's graphs is plugged in (plans record
-//! which one produced them in [`MemoryPlan::analytic_compute`]).
+//! which one produced them in [`MemoryPlan::analytic_compute`]). Tests hold it to that: KV bytes
+//! equal upstream libllama's exactly and the analytic arena is at least upstream's CPU compute
+//! buffer (`tests/plan_upstream.rs`) and at least our engine's arena (`tests/plan_engine.rs`).
+//!
+//! ## Still to wire (model / context owners)
+//! - `Model::load`: build the `ModelDesc`, resolve `ModelParams` placement with
+//!   `placement::resolve`, compute the plan, refuse (`overflow_error`) before touching memory,
+//!   allocate the weight buffers per device through `alloc`, re-plan once on failure.
+//! - `Context::new`: KV, arena, output buffers from the same plan; an `ArenaOracle` that runs
+//!   `worst_case_arena` on the device's part of the graph replaces the analytic bound (needs
+//!   the scheduler's per-device graph splits; host-only contexts can use it today).
+//! - ffi: `ferrollama_fit` (C, `include/ferrollama.h`) over [`fit`], the table reader, and the
+//!   ggml device registry listing `SIM*` devices from `FERROLLAMA_SIM_DEVICES`.
 
 pub mod alloc;
 pub mod model;
 pub mod oracle;
+mod pack;
 pub mod params;
 pub mod placement;
 pub mod plan;

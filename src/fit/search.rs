@@ -12,6 +12,7 @@
 
 use super::model::{ModelDesc, WeightRole};
 use super::oracle::{ArenaOracle, DeviceWork, LayerSet};
+use super::pack::{split_dp, RangeCost};
 use super::params::{CtxParams, DeviceDesc, PlaceParams};
 use super::placement::{self, Placement};
 use super::plan::{self, MemoryPlan, PlanInput};
@@ -283,16 +284,6 @@ fn finish(
     }
 }
 
-/// Fixed bytes of a device that holds GPU-layer positions `[a, b)` (position `n_layer` is the
-/// output layer) with their experts: weights (dense), KV, arena, copies, driver.
-struct RangeCost<'a> {
-    m: &'a ModelDesc,
-    /// prefix sums over positions of dense weight + KV bytes
-    prefix: Vec<u64>,
-    arena: Vec<Vec<u64>>,
-    copy_in: u64,
-}
-
 fn try_fit(
     env: &mut Env<'_>,
     ctx: &CtxParams,
@@ -365,7 +356,6 @@ fn try_fit(
         0
     };
     let rc = RangeCost {
-        m,
         prefix,
         arena,
         copy_in,
@@ -423,7 +413,6 @@ fn try_fit(
             p += 1;
         }
     }
-    let _ = rc.m;
     let mut weight_dev: Vec<usize> = m
         .weights
         .iter()
@@ -542,84 +531,6 @@ fn try_fit(
         }
     }
     Err(Error::internal("fit: repair loop did not converge"))
-}
-
-/// Layer counts per GPU (contiguous, device order) minimising the room expert tensors of size
-/// `item` cannot fill (or, without experts, the largest fill ratio). `None`: infeasible.
-fn split_dp(
-    rc: &RangeCost<'_>,
-    req: &FitRequest<'_>,
-    start: usize,
-    positions: usize,
-    item: u64,
-) -> Option<Vec<usize>> {
-    let nd = req.gpus.len();
-    if positions == 0 {
-        return Some(vec![0; nd]);
-    }
-    if nd == 0 {
-        return None;
-    }
-    // cost of device d taking positions [a, b)
-    let cost = |d: usize, a: usize, b: usize| -> Option<f64> {
-        let dev = &req.gpus[d];
-        let budget = dev.budget();
-        if a == b {
-            return Some(if item > 0 {
-                (budget % item) as f64
-            } else {
-                0.0
-            });
-        }
-        let fixed = (rc.prefix[start + b] - rc.prefix[start + a])
-            .saturating_add(rc.arena[a][b])
-            .saturating_add(rc.copy_in)
-            .saturating_add(dev.driver_overhead);
-        if fixed > budget {
-            return None;
-        }
-        Some(if item > 0 {
-            ((budget - fixed) % item) as f64
-        } else {
-            fixed as f64 / budget.max(1) as f64
-        })
-    };
-    let sum_mode = item > 0;
-    let inf = f64::INFINITY;
-    // best[d][p]: best cost placing the first p positions on devices < d
-    let mut best = vec![vec![inf; positions + 1]; nd + 1];
-    let mut from = vec![vec![0usize; positions + 1]; nd + 1];
-    best[0][0] = 0.0;
-    for d in 0..nd {
-        for a in 0..=positions {
-            if best[d][a] == inf {
-                continue;
-            }
-            for b in a..=positions {
-                let Some(c) = cost(d, a, b) else { break };
-                let v = if sum_mode {
-                    best[d][a] + c
-                } else {
-                    best[d][a].max(c)
-                };
-                if v < best[d + 1][b] {
-                    best[d + 1][b] = v;
-                    from[d + 1][b] = a;
-                }
-            }
-        }
-    }
-    if best[nd][positions] == inf {
-        return None;
-    }
-    let mut counts = vec![0; nd];
-    let mut p = positions;
-    for d in (1..=nd).rev() {
-        let a = from[d][p];
-        counts[d - 1] = p - a;
-        p = a;
-    }
-    Some(counts)
 }
 
 /// Fills what room the exact plan leaves with experts still on the host (own-layer experts
