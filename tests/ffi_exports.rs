@@ -50,3 +50,148 @@ fn cdylib_soname_is_libllama_so_0() {
         "SONAME not libllama.so.0:\n{text}"
     );
 }
+
+/// `static_assert`s that each function declared with `macro` in `header_text` has exactly the
+/// declared type; only names accepted by `keep` are included. Returns (code, count).
+fn signature_asserts(
+    header_text: &str,
+    macro_name: &str,
+    keep: &dyn Fn(&str) -> bool,
+) -> (String, usize) {
+    let src = ffi_common::strip_comments(header_text);
+    let mut cpp = String::new();
+    let mut n = 0;
+    let mut rest = src.as_str();
+    while let Some(pos) = rest.find(macro_name) {
+        let after = &rest[pos + macro_name.len()..];
+        let end = after.find(';').unwrap_or(after.len());
+        let mut decl = after[..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        rest = &after[end..];
+        if decl.contains('#') || decl.starts_with("__") || decl.starts_with("_") {
+            continue;
+        }
+        if let Some(d) = decl.strip_prefix("DEPRECATED(") {
+            decl = d.to_string();
+        }
+        // drop a trailing `, "hint")` of DEPRECATED(...)
+        if let Some(q) = decl.rfind(", \"") {
+            if decl.trim_end().ends_with(')') && decl[q..].matches('"').count() == 2 {
+                decl.truncate(q);
+            }
+        }
+        let Some(open) = decl.find('(') else { continue };
+        let Some(close) = decl.rfind(')') else {
+            continue;
+        };
+        let head = decl[..open].trim_end();
+        let name_len = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .count();
+        let (ret, name) = head.split_at(head.len() - name_len);
+        if name.is_empty() || !keep(name) || ret.trim().is_empty() {
+            continue;
+        }
+        let params = &decl[open + 1..close];
+        cpp.push_str(&format!(
+            "static_assert(std::is_same<decltype(&{name}), {} (*)({params})>::value, \"{name}\");\n",
+            ret.trim()
+        ));
+        n += 1;
+    }
+    (cpp, n)
+}
+
+fn assert_cpp_compiles(cpp: &str, tag: &str) {
+    let dir = std::env::temp_dir().join(format!("ferrollama-sigs-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = dir.join("sigs.cpp");
+    std::fs::write(&file, cpp).expect("write");
+    let out = Command::new("g++")
+        .args([
+            "-std=c++17",
+            "-fsyntax-only",
+            "-Wno-deprecated-declarations",
+            "-I",
+        ])
+        .arg(ffi_common::manifest_dir().join("include"))
+        .arg(&file)
+        .output()
+        .expect("run g++");
+    let _ = std::fs::remove_dir_all(&dir);
+    let errors: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("static assertion failed") || l.contains("error:"))
+        .map(String::from)
+        .collect();
+    assert!(
+        out.status.success(),
+        "{} signature mismatches:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+}
+
+/// Each prototype of upstream's llama.h (its return and parameter types, as written there) is
+/// the exact type of our function: a C++ file of `static_assert(std::is_same<decltype(&f),
+/// RET (*)(PARAMS)>)` built from upstream's declarations compiles against our header.
+#[test]
+fn function_signatures_match_upstream() {
+    let Some(up) = ffi_common::upstream_llama_cpp() else {
+        return;
+    };
+    let header =
+        std::fs::read_to_string(up.join("include/llama.h")).expect("read upstream llama.h");
+    let (asserts, n) = signature_asserts(&header, "LLAMA_API", &|_| true);
+    assert_eq!(n, 255, "parsed {n} upstream prototypes");
+    assert_cpp_compiles(
+        &format!("#include \"llama.h\"\n#include <type_traits>\n\n{asserts}"),
+        "llama",
+    );
+}
+
+/// The ggml-side functions we export have upstream's exact types too.
+#[test]
+fn ggml_function_signatures_match_upstream() {
+    let Some(up) = ffi_common::upstream_llama_cpp() else {
+        return;
+    };
+    let root = ffi_common::manifest_dir();
+    let mut ours = std::collections::HashSet::new();
+    for h in ["ggml.h", "ggml-backend.h", "ggml-cpu.h"] {
+        let text = std::fs::read_to_string(root.join("include").join(h)).expect("our header");
+        for line in text.lines().filter_map(|l| l.strip_prefix("GGML_API ")) {
+            let head = &line[..line.find('(').unwrap_or(0)];
+            let name: String = head
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            ours.insert(name);
+        }
+    }
+    let mut cpp = String::from("#include \"llama.h\"\n#include <type_traits>\n\n");
+    let mut total = 0;
+    for h in ["ggml.h", "ggml-backend.h", "ggml-cpu.h"] {
+        let text =
+            std::fs::read_to_string(up.join("ggml/include").join(h)).expect("upstream header");
+        for m in ["GGML_API", "GGML_BACKEND_API"] {
+            let (a, n) = signature_asserts(&text, m, &|name| ours.contains(name));
+            cpp.push_str(&a);
+            total += n;
+        }
+    }
+    assert_eq!(
+        total,
+        ours.len(),
+        "every exported ggml function should be found upstream"
+    );
+    assert_cpp_compiles(&cpp, "ggml");
+}
