@@ -42,6 +42,7 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     if avx512 && avx512::available() {
         avx512_gemv::register(&mut set);
         avx512_kgemv::register(&mut set);
+        avx512_float::register(&mut set);
         t.isa = super::Isa::Avx512Vnni;
         // Below these many activation rows the row kernels win (the tile unpacking is paid
         // once per 16 weight rows and must be spread over enough activation rows); measured
