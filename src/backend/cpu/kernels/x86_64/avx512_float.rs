@@ -15,11 +15,17 @@ const NY: usize = 8;
 
 /// How a float type widens `n` elements starting at element `i` of a row to f32.
 pub(super) trait Widen {
+    /// 16 elements from element `i`, widened.
+    unsafe fn load16(p: *const u8, i: usize) -> __m512;
     unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]);
 }
 
 pub(super) struct F32;
 impl Widen for F32 {
+    #[inline(always)]
+    unsafe fn load16(p: *const u8, i: usize) -> __m512 {
+        _mm512_loadu_ps(p.add(4 * i) as *const f32)
+    }
     #[inline(always)]
     unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]) {
         std::ptr::copy_nonoverlapping(p.add(4 * i) as *const f32, out.as_mut_ptr(), out.len());
@@ -28,6 +34,10 @@ impl Widen for F32 {
 
 pub(super) struct F16;
 impl Widen for F16 {
+    #[inline(always)]
+    unsafe fn load16(p: *const u8, i: usize) -> __m512 {
+        _mm512_cvtph_ps(_mm256_loadu_si256(p.add(2 * i) as *const __m256i))
+    }
     #[inline(always)]
     unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]) {
         let mut c = 0;
@@ -44,6 +54,11 @@ impl Widen for F16 {
 
 pub(super) struct Bf16;
 impl Widen for Bf16 {
+    #[inline(always)]
+    unsafe fn load16(p: *const u8, i: usize) -> __m512 {
+        let h = _mm256_loadu_si256(p.add(2 * i) as *const __m256i);
+        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))
+    }
     #[inline(always)]
     unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]) {
         let mut c = 0;
@@ -157,4 +172,65 @@ pub(super) unsafe fn gemm_tiled<T: Widen>(
         }
         r0 += nr;
     }
+}
+
+/// Widens 16 elements starting at element `i` to f32.
+#[inline(always)]
+unsafe fn load16<T: Widen>(p: *const u8, i: usize) -> __m512 {
+    T::load16(p, i)
+}
+
+/// Row kernel (GEMV): four 16-wide accumulation chains per activation row.
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma,f16c")]
+unsafe fn rows_float<T: Widen, const NY: usize>(
+    k: usize,
+    w: *const u8,
+    y: *const u8,
+    ys: usize,
+    out: *mut f32,
+) {
+    let mut acc = [[_mm512_setzero_ps(); 4]; NY];
+    let k16 = k / 16 * 16;
+    let mut i = 0;
+    while i + 64 <= k16 {
+        for u in 0..4 {
+            let x = load16::<T>(w, i + 16 * u);
+            for (j, a) in acc.iter_mut().enumerate() {
+                a[u] = _mm512_fmadd_ps(x, load16::<T>(y.add(j * ys), i + 16 * u), a[u]);
+            }
+        }
+        i += 64;
+    }
+    while i < k16 {
+        let x = load16::<T>(w, i);
+        for (j, a) in acc.iter_mut().enumerate() {
+            a[0] = _mm512_fmadd_ps(x, load16::<T>(y.add(j * ys), i), a[0]);
+        }
+        i += 16;
+    }
+    for (j, a) in acc.iter().enumerate() {
+        let sum = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
+        let mut s = _mm512_reduce_add_ps(sum);
+        let mut tail = [0f32; 16];
+        let mut tw = [0f32; 16];
+        T::widen(w, k16, &mut tw[..k - k16]);
+        T::widen(y.add(j * ys), k16, &mut tail[..k - k16]);
+        for t in 0..k - k16 {
+            s += tw[t] * tail[t];
+        }
+        *out.add(j) = s;
+    }
+}
+
+super::rows_wrapper!(f32_rows, rows_float[F32,], crate::quant::GgmlType::F32, crate::quant::GgmlType::F32, [1, 2]);
+super::rows_wrapper!(f16_rows, rows_float[F16,], crate::quant::GgmlType::F16, crate::quant::GgmlType::F16, [1, 2]);
+super::rows_wrapper!(bf16_rows, rows_float[Bf16,], crate::quant::GgmlType::BF16, crate::quant::GgmlType::BF16, [1, 2]);
+
+/// Replaces the AVX2 float row kernels (keeping any tiled GEMM).
+pub(super) fn register(
+    set: &mut impl FnMut(crate::quant::GgmlType, crate::backend::cpu::kernels::TypeKernels),
+) {
+    set(crate::quant::GgmlType::F32, f32_rows());
+    set(crate::quant::GgmlType::F16, f16_rows());
+    set(crate::quant::GgmlType::BF16, bf16_rows());
 }
