@@ -40,7 +40,6 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     kquants::register(&mut set);
     float::register(&mut set);
     if avx512 && avx512::available() {
-<<<<<<< HEAD
         // The AVX-512 row (GEMV) kernels sum in a different order from upstream's AVX2
         // `vec_dot`s, which upstream also runs on AVX-512 machines; Q8 activation rounding then
         // amplifies 1e-7 differences into different greedy tokens at near-ties (gemma3-Q8_0,
@@ -50,11 +49,7 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
             avx512_gemv::register(&mut set);
             avx512_kgemv::register(&mut set);
         }
-=======
-        avx512_gemv::register(&mut set);
-        avx512_kgemv::register(&mut set);
         avx512_float::register(&mut set);
->>>>>>> kernels
         t.isa = super::Isa::Avx512Vnni;
         // Below these many activation rows the row kernels win (the tile unpacking is paid
         // once per 16 weight rows and must be spread over enough activation rows); measured
