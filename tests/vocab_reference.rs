@@ -269,7 +269,7 @@ fn synthetic_variants_match_upstream() {
                         extra.push(k);
                     }
                     if let Some(t) = d.token_types.as_mut() {
-                        t.extend(std::iter::repeat_n(1, extra.len()));
+                        t.resize(t.len() + extra.len(), 1);
                     }
                     d.tokens.extend(extra);
                 }
