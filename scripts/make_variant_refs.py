@@ -33,7 +33,18 @@ VARIANTS = [
     ("test-gpt2", "gpt-2", {"model": "test"}),
     ("plamo2-spm", "llama-spm", {"model": "plamo2"}),
     ("whitespace-gpt2", "gpt-2", {"model": "whitespace", "pre": "whitespace"}),
+    ("hybriddna-gpt2", "gpt-2", {"model": "hybriddna", "dna": 1}),
 ]
+DNA_TEXTS = [b"hello <dna>ACGTACGTAC</dna> world", b"<dna>acgtnnACGTTT", b"x<dna></dna>y <dna>GATTACA</dna>",
+             b"ACGTAC <dna>TTTTTTCCCCCCGG</dna><dna>A</dna>"]
+
+
+def dna_tokens():
+    """Tokens appended for the hybriddna variant: the tags, <oov>, then every 6-mer + U+E000."""
+    import itertools
+    out = ["<dna>", "</dna>", "<oov>"]
+    out += ["".join(p) + "\ue000" for p in itertools.product("ACGT", repeat=6)]
+    return out
 KEYS = {
     "model": ("tokenizer.ggml.model", gguf.GGUFValueType.STRING),
     "add_space_prefix": ("tokenizer.ggml.add_space_prefix", gguf.GGUFValueType.BOOL),
@@ -75,6 +86,10 @@ def main() -> None:
                 if k.startswith("GGUF.") or k == "general.architecture":
                     continue
                 val = f.contents()
+                if over.get("dna") and k == "tokenizer.ggml.tokens":
+                    val = val + dna_tokens()
+                if over.get("dna") and k == "tokenizer.ggml.token_type":
+                    val = val + [1] * len(dna_tokens())
                 for ok, (key, _) in KEYS.items():
                     if key == k and ok in over:
                         val = over[ok]
@@ -92,6 +107,8 @@ def main() -> None:
             w.write_tensors_to_file()
             w.close()
             texts = open(src + ".inp", "rb").read().split(mvr.SEP)[:-1][:24]
+            if over.get("dna"):
+                texts = texts[:8] + DNA_TEXTS
             ascii_only = over.get("model") == "rwkv"
             if ascii_only:
                 texts = [t for t in texts if t.isascii()]

@@ -254,6 +254,25 @@ fn synthetic_variants_match_upstream() {
             match k {
                 "model" => d.model = val.to_string(),
                 "pre" => d.pre = Some(val.to_string()),
+                "dna" => {
+                    // as scripts/make_variant_refs.py: tags, <oov>, every 6-mer + U+E000
+                    let mut extra: Vec<Vec<u8>> = ["<dna>", "</dna>", "<oov>"]
+                        .iter()
+                        .map(|s| s.as_bytes().to_vec())
+                        .collect();
+                    for i in 0..4096u32 {
+                        let mut k: Vec<u8> = (0..6)
+                            .rev()
+                            .map(|j| b"ACGT"[((i >> (2 * j)) & 3) as usize])
+                            .collect();
+                        k.extend_from_slice("\u{E000}".as_bytes());
+                        extra.push(k);
+                    }
+                    if let Some(t) = d.token_types.as_mut() {
+                        t.resize(t.len() + extra.len(), 1);
+                    }
+                    d.tokens.extend(extra);
+                }
                 "add_space_prefix" => d.add_space_prefix = Some(b),
                 "remove_extra_whitespaces" => d.remove_extra_whitespaces = Some(b),
                 "lowercase" => d.lowercase = Some(b),

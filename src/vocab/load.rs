@@ -348,7 +348,7 @@ impl Vocab {
                 (v.special_bos, v.special_eos, v.special_unk) = (101, NULL, 100);
                 (v.special_sep, v.special_pad, v.special_mask, v.add_sep) = (102, 0, 103, true);
             }
-            "gpt2" | "whitespace" | "gemma4" => {
+            "gpt2" | "whitespace" | "hybriddna" | "gemma4" => {
                 v = empty_vocab(vocab_type::BPE);
                 match &d.merges {
                     Some(m) => {
@@ -474,6 +474,10 @@ impl Vocab {
                 score: d.scores.as_ref().map_or(0.0, |s| s[i]),
                 attr,
             });
+        }
+
+        if model == "hybriddna" {
+            super::dna::trim_kmer_markers(&mut v);
         }
 
         // tokenizer

@@ -117,8 +117,19 @@ pub(crate) fn set_ids(v: &mut Vocab, d: &VocabData) {
 }
 
 /// Token ids in the order upstream visits its `token_to_id` hash map.
-fn map_order(v: &Vocab) -> Vec<i32> {
-    super::stdhash::unordered_map_order(v.tokens.iter().map(|t| t.text()))
+fn map_order(keys: &[Vec<u8>]) -> Vec<i32> {
+    super::stdhash::unordered_map_order(keys.iter().map(|k| k.as_slice()))
+}
+
+/// The `token_to_id` keys by id (the texts as read; hybriddna trims its k-mer texts afterwards).
+fn keys_by_id(v: &Vocab) -> Vec<Vec<u8>> {
+    let mut keys = vec![Vec::new(); v.tokens.len()];
+    for (k, &id) in &v.token_to_id {
+        if let Some(slot) = keys.get_mut(id as usize) {
+            slot.clone_from(k);
+        }
+    }
+    keys
 }
 
 fn attr_or(v: &mut Vocab, id: i32, bits: u32) {
@@ -153,9 +164,10 @@ pub(crate) fn finish(v: &mut Vocab, d: &VocabData) -> Result<()> {
         v.suppress_tokens = s.iter().copied().filter(|&t| t >= 0 && t < n).collect();
     }
 
-    let order = map_order(v);
+    let keys = keys_by_id(v);
+    let order = map_order(&keys);
     for &id in &order {
-        let text = v.tokens[id as usize].text().to_vec();
+        let text = &keys[id as usize];
         let is = |names: &[&str]| names.iter().any(|s| s.as_bytes() == text.as_slice());
         let checks: [(&[&str], usize); 8] = [
             (EOT_NAMES, 0),
@@ -184,7 +196,7 @@ pub(crate) fn finish(v: &mut Vocab, d: &VocabData) -> Result<()> {
         if t.attr & ATTR_CONTROL == 0 {
             continue;
         }
-        if t.attr & ATTR_UNUSED == 0 && t.text().windows(6).any(|w| w == b"unused") {
+        if t.attr & ATTR_UNUSED == 0 && keys[id as usize].windows(6).any(|w| w == b"unused") {
             t.attr |= ATTR_UNUSED;
         }
     }
@@ -196,14 +208,14 @@ pub(crate) fn finish(v: &mut Vocab, d: &VocabData) -> Result<()> {
         }
     }
     for &id in &order {
-        let text = v.tokens[id as usize].text();
+        let text = keys[id as usize].as_slice();
         if EOG_NAMES.iter().any(|s| s.as_bytes() == text) {
             v.eog.insert(id);
             attr_or(v, id, ATTR_CONTROL);
         }
     }
     for &id in &order {
-        let text = v.tokens[id as usize].text();
+        let text = keys[id as usize].as_slice();
         if matches!(
             text,
             b"<|channel|>" | b"<|message|>" | b"<|start|>" | b"<|constrain|>"

@@ -22,6 +22,7 @@
 
 mod bpe;
 mod detok;
+mod dna;
 mod hash;
 mod load;
 mod load_special;

@@ -439,7 +439,9 @@ impl Vocab {
                                 raw
                             };
                             if let Some(p) = &self.pretok {
-                                if self.tokenizer_model == "whitespace" {
+                                if self.tokenizer_model == "hybriddna" {
+                                    super::dna::tokenize(self, p, t, &mut out);
+                                } else if self.tokenizer_model == "whitespace" {
                                     self.tokenize_whitespace_model(p, t, &mut out);
                                 } else {
                                     bpe::tokenize(self, p, t, &mut out);
