@@ -8,6 +8,8 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 VERSION    := 0.5.0
 CARGO      ?= cargo
+# the library to install (tests pass the one they built, with CARGO=true to skip the build)
+LIB        ?= target/release/libllama.so
 
 LIB_REL     = $(patsubst $(PREFIX)/%,%,$(LIBDIR))
 INCLUDE_REL = $(patsubst $(PREFIX)/%,%,$(INCLUDEDIR))
@@ -30,7 +32,7 @@ build:
 install: build
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	           $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/llama
-	install -m 755 target/release/libllama.so $(DESTDIR)$(LIBDIR)/libllama.so.$(VERSION)
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libllama.so.$(VERSION)
 	ln -sf libllama.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libllama.so.0
 	ln -sf libllama.so.0 $(DESTDIR)$(LIBDIR)/libllama.so
 	install -m 644 include/llama.h include/ggml.h include/ggml-cpu.h include/ggml-backend.h \

@@ -16,16 +16,22 @@
 extern "C" {
 #endif
 
-struct ggml_backend_buffer_type;
-struct ggml_backend_device;
-struct ggml_backend_reg;
 struct ggml_backend_dev_caps;
 struct ggml_backend_dev_props;
 struct ggml_backend_feature;
-
-typedef bool (*ggml_backend_sched_eval_callback)(struct ggml_tensor *t, bool ask, void *user_data);
+struct ggml_backend_buffer_type;
+struct ggml_backend_device;
+struct ggml_backend_reg;
 
 typedef struct ggml_backend_buffer_type *ggml_backend_buffer_type_t;
+
+struct ggml_backend_dev_caps {
+  bool async;
+  bool host_buffer;
+  bool buffer_from_host_ptr;
+  bool events;
+  bool mmap_support;
+};
 
 typedef struct ggml_backend_device *ggml_backend_dev_t;
 
@@ -35,14 +41,6 @@ enum ggml_backend_dev_type {
   GGML_BACKEND_DEVICE_TYPE_IGPU = 2,
   GGML_BACKEND_DEVICE_TYPE_ACCEL = 3,
   GGML_BACKEND_DEVICE_TYPE_META = 4,
-};
-
-struct ggml_backend_dev_caps {
-  bool async;
-  bool host_buffer;
-  bool buffer_from_host_ptr;
-  bool events;
-  bool mmap_support;
 };
 
 struct ggml_backend_dev_props {
@@ -55,14 +53,16 @@ struct ggml_backend_dev_props {
   struct ggml_backend_dev_caps caps;
 };
 
-typedef struct ggml_backend_reg *ggml_backend_reg_t;
-
 struct ggml_backend_feature {
   const char *name;
   const char *value;
 };
 
+typedef struct ggml_backend_reg *ggml_backend_reg_t;
+
 typedef struct ggml_backend_feature *(*ggml_backend_get_features_t)(ggml_backend_reg_t reg);
+
+typedef bool (*ggml_backend_sched_eval_callback)(struct ggml_tensor *t, bool ask, void *user_data);
 
 GGML_API size_t ggml_backend_dev_count(void);
 GGML_API ggml_backend_dev_t ggml_backend_dev_get(size_t index);

@@ -17,12 +17,16 @@
 extern "C" {
 #endif
 
-struct ggml_opt_context;
-struct ggml_opt_dataset;
-struct ggml_opt_result;
 struct ggml_opt_optimizer_params_adamw;
 struct ggml_opt_optimizer_params_sgd;
 struct ggml_opt_optimizer_params;
+struct ggml_opt_context;
+struct ggml_opt_dataset;
+struct ggml_opt_result;
+
+typedef struct ggml_opt_context *ggml_opt_context_t;
+
+typedef struct ggml_opt_dataset *ggml_opt_dataset_t;
 
 struct ggml_opt_optimizer_params_adamw {
   float alpha;
@@ -50,11 +54,7 @@ enum ggml_opt_optimizer_type {
   GGML_OPT_OPTIMIZER_TYPE_COUNT = 2,
 };
 
-typedef struct ggml_opt_dataset *ggml_opt_dataset_t;
-
 typedef struct ggml_opt_result *ggml_opt_result_t;
-
-typedef struct ggml_opt_context *ggml_opt_context_t;
 
 typedef void (*ggml_opt_epoch_callback)(bool train, ggml_opt_context_t opt_ctx, ggml_opt_dataset_t dataset, ggml_opt_result_t result, int64_t ibatch, int64_t ibatch_max, int64_t t_start_us);
 

@@ -42,6 +42,19 @@ struct ggml_context;
 struct ggml_tensor;
 struct ggml_threadpool;
 
+typedef bool (*ggml_abort_callback)(void *data);
+
+enum ggml_log_level {
+  GGML_LOG_LEVEL_NONE = 0,
+  GGML_LOG_LEVEL_DEBUG = 1,
+  GGML_LOG_LEVEL_INFO = 2,
+  GGML_LOG_LEVEL_WARN = 3,
+  GGML_LOG_LEVEL_ERROR = 4,
+  GGML_LOG_LEVEL_CONT = 5,
+};
+
+typedef void (*ggml_log_callback)(enum ggml_log_level level, const char *text, void *user_data);
+
 typedef struct ggml_threadpool *ggml_threadpool_t;
 
 enum ggml_type {
@@ -82,19 +95,6 @@ enum ggml_type {
   GGML_TYPE_Q2_0 = 42,
   GGML_TYPE_COUNT = 43,
 };
-
-typedef bool (*ggml_abort_callback)(void *data);
-
-enum ggml_log_level {
-  GGML_LOG_LEVEL_NONE = 0,
-  GGML_LOG_LEVEL_DEBUG = 1,
-  GGML_LOG_LEVEL_INFO = 2,
-  GGML_LOG_LEVEL_WARN = 3,
-  GGML_LOG_LEVEL_ERROR = 4,
-  GGML_LOG_LEVEL_CONT = 5,
-};
-
-typedef void (*ggml_log_callback)(enum ggml_log_level level, const char *text, void *user_data);
 
 GGML_API void ggml_time_init(void);
 GGML_API int64_t ggml_time_ms(void);

@@ -52,54 +52,38 @@ extern "C" {
 #define LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY 1
 #define LLAMA_STATE_SEQ_FLAGS_ON_DEVICE 2
 
+struct llama_chat_message;
+struct llama_embd;
+struct llama_model_imatrix_data;
+struct llama_model_kv_override;
+struct llama_model_quantize_params;
+struct llama_model_tensor_buft_override;
+struct llama_model_tensor_override;
+struct llama_opt_params;
+struct llama_perf_context_data;
+struct llama_perf_sampler_data;
+struct llama_context_params;
+struct llama_sampler_chain_params;
+struct llama_sampler;
+struct llama_sampler_data;
+struct llama_sampler_seq_config;
+struct llama_model_params;
+struct llama_batch;
+struct llama_logit_bias;
+struct llama_sampler_i;
+struct llama_token_data;
+struct llama_token_data_array;
 struct llama_adapter_lora;
 struct llama_batch_ext;
 struct llama_context;
 struct llama_memory_i;
 struct llama_model;
 struct llama_vocab;
-struct llama_batch;
-struct llama_embd;
-struct llama_chat_message;
-struct llama_token_data;
-struct llama_token_data_array;
-struct llama_sampler_data;
-struct llama_sampler_i;
-struct llama_sampler;
-struct llama_sampler_seq_config;
-struct llama_context_params;
-struct llama_perf_context_data;
-struct llama_opt_params;
-struct llama_model_tensor_buft_override;
-struct llama_model_kv_override;
-struct llama_model_params;
-struct llama_model_imatrix_data;
-struct llama_model_tensor_override;
-struct llama_model_quantize_params;
-struct llama_sampler_chain_params;
-struct llama_logit_bias;
-struct llama_perf_sampler_data;
 
-typedef int32_t llama_token;
-
-typedef int32_t llama_pos;
-
-typedef int32_t llama_seq_id;
-
-typedef struct llama_batch {
-  int32_t n_tokens;
-  llama_token *token;
-  float *embd;
-  llama_pos *pos;
-  int32_t *n_seq_id;
-  llama_seq_id **seq_id;
-  int8_t *logits;
-} llama_batch;
-
-struct llama_embd {
-  const float *data;
-  size_t n_rows;
-  size_t n_embd;
+enum llama_attention_type {
+  LLAMA_ATTENTION_TYPE_UNSPECIFIED = -1,
+  LLAMA_ATTENTION_TYPE_CAUSAL = 0,
+  LLAMA_ATTENTION_TYPE_NON_CAUSAL = 1,
 };
 
 typedef struct llama_chat_message {
@@ -112,140 +96,16 @@ enum llama_context_type {
   LLAMA_CONTEXT_TYPE_MTP = 1,
 };
 
-enum llama_rope_scaling_type {
-  LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED = -1,
-  LLAMA_ROPE_SCALING_TYPE_NONE = 0,
-  LLAMA_ROPE_SCALING_TYPE_LINEAR = 1,
-  LLAMA_ROPE_SCALING_TYPE_YARN = 2,
-  LLAMA_ROPE_SCALING_TYPE_LONGROPE = 3,
-  LLAMA_ROPE_SCALING_TYPE_MAX_VALUE = 3,
-};
-
-enum llama_pooling_type {
-  LLAMA_POOLING_TYPE_UNSPECIFIED = -1,
-  LLAMA_POOLING_TYPE_NONE = 0,
-  LLAMA_POOLING_TYPE_MEAN = 1,
-  LLAMA_POOLING_TYPE_CLS = 2,
-  LLAMA_POOLING_TYPE_LAST = 3,
-  LLAMA_POOLING_TYPE_RANK = 4,
-};
-
-enum llama_attention_type {
-  LLAMA_ATTENTION_TYPE_UNSPECIFIED = -1,
-  LLAMA_ATTENTION_TYPE_CAUSAL = 0,
-  LLAMA_ATTENTION_TYPE_NON_CAUSAL = 1,
+struct llama_embd {
+  const float *data;
+  size_t n_rows;
+  size_t n_embd;
 };
 
 enum llama_flash_attn_type {
   LLAMA_FLASH_ATTN_TYPE_AUTO = -1,
   LLAMA_FLASH_ATTN_TYPE_DISABLED = 0,
   LLAMA_FLASH_ATTN_TYPE_ENABLED = 1,
-};
-
-typedef struct llama_token_data {
-  llama_token id;
-  float logit;
-  float p;
-} llama_token_data;
-
-typedef struct llama_token_data_array {
-  struct llama_token_data *data;
-  size_t size;
-  int64_t selected;
-  bool sorted;
-} llama_token_data_array;
-
-struct llama_sampler_data {
-  struct ggml_tensor *logits;
-  struct ggml_tensor *probs;
-  struct ggml_tensor *sampled;
-  struct ggml_tensor *candidates;
-};
-
-struct llama_sampler_i {
-  const char *(*name)(const struct llama_sampler *smpl);
-  void (*accept)(struct llama_sampler *smpl, llama_token token);
-  void (*apply)(struct llama_sampler *smpl, struct llama_token_data_array *cur_p);
-  void (*reset)(struct llama_sampler *smpl);
-  struct llama_sampler *(*clone)(const struct llama_sampler *smpl);
-  void (*free)(struct llama_sampler *smpl);
-  bool (*backend_init)(struct llama_sampler *smpl, ggml_backend_buffer_type_t buft, uint32_t n_outputs_max_per_seq);
-  void (*backend_accept)(struct llama_sampler *smpl, struct ggml_context *ctx, struct ggml_cgraph *gf, struct ggml_tensor *selected_token);
-  void (*backend_apply)(struct llama_sampler *smpl, struct ggml_context *ctx, struct ggml_cgraph *gf, struct llama_sampler_data *data);
-  void (*backend_set_input)(struct llama_sampler *smpl);
-  void (*backend_reset)(struct llama_sampler *smpl);
-  void (*copy_state)(const struct llama_sampler *src, struct llama_sampler *dst);
-};
-
-typedef void *llama_sampler_context_t;
-
-struct llama_sampler {
-  struct llama_sampler_i *iface;
-  llama_sampler_context_t ctx;
-};
-
-struct llama_sampler_seq_config {
-  llama_seq_id seq_id;
-  struct llama_sampler *sampler;
-};
-
-struct llama_context_params {
-  uint32_t n_ctx;
-  uint32_t n_batch;
-  uint32_t n_ubatch;
-  uint32_t n_seq_max;
-  uint32_t n_rs_seq;
-  uint32_t n_outputs_max;
-  uint32_t n_outputs_max_per_seq;
-  int32_t n_threads;
-  int32_t n_threads_batch;
-  enum llama_context_type ctx_type;
-  enum llama_rope_scaling_type rope_scaling_type;
-  enum llama_pooling_type pooling_type;
-  enum llama_attention_type attention_type;
-  enum llama_flash_attn_type flash_attn_type;
-  float rope_freq_base;
-  float rope_freq_scale;
-  float yarn_ext_factor;
-  float yarn_attn_factor;
-  float yarn_beta_fast;
-  float yarn_beta_slow;
-  uint32_t yarn_orig_ctx;
-  float defrag_thold;
-  ggml_backend_sched_eval_callback cb_eval;
-  void *cb_eval_user_data;
-  enum ggml_type type_k;
-  enum ggml_type type_v;
-  ggml_abort_callback abort_callback;
-  void *abort_callback_data;
-  bool embeddings;
-  bool offload_kqv;
-  bool no_perf;
-  bool op_offload;
-  bool swa_full;
-  bool kv_unified;
-  struct llama_sampler_seq_config *samplers;
-  size_t n_samplers;
-  struct llama_context *ctx_other;
-};
-
-typedef struct llama_memory_i *llama_memory_t;
-
-typedef uint32_t llama_state_seq_flags;
-
-enum llama_process_type {
-  LLAMA_PROCESS_TYPE_ENCODE = 0,
-  LLAMA_PROCESS_TYPE_DECODE = 1,
-};
-
-struct llama_perf_context_data {
-  double t_start_ms;
-  double t_load_ms;
-  double t_p_eval_ms;
-  double t_eval_ms;
-  int32_t n_p_eval;
-  int32_t n_eval;
-  int32_t n_reused;
 };
 
 enum llama_ftype {
@@ -288,6 +148,12 @@ enum llama_ftype {
   LLAMA_FTYPE_GUESSED = 1024,
 };
 
+enum llama_lazy_mode {
+  LLAMA_LAZY_MODE_OFF = 0,
+  LLAMA_LAZY_MODE_AUTO = 1,
+  LLAMA_LAZY_MODE_ON = 2,
+};
+
 enum llama_load_mode {
   LLAMA_LOAD_MODE_AUTO = -1,
   LLAMA_LOAD_MODE_NONE = 0,
@@ -297,53 +163,13 @@ enum llama_load_mode {
   LLAMA_LOAD_MODE_DIRECT_IO = 4,
 };
 
-enum llama_model_meta_key {
-  LLAMA_MODEL_META_KEY_SAMPLING_SEQUENCE = 0,
-  LLAMA_MODEL_META_KEY_SAMPLING_TOP_K = 1,
-  LLAMA_MODEL_META_KEY_SAMPLING_TOP_P = 2,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIN_P = 3,
-  LLAMA_MODEL_META_KEY_SAMPLING_XTC_PROBABILITY = 4,
-  LLAMA_MODEL_META_KEY_SAMPLING_XTC_THRESHOLD = 5,
-  LLAMA_MODEL_META_KEY_SAMPLING_TEMP = 6,
-  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_LAST_N = 7,
-  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_REPEAT = 8,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT = 9,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU = 10,
-  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA = 11,
+typedef struct llama_memory_i *llama_memory_t;
+
+struct llama_model_imatrix_data {
+  const char *name;
+  const float *data;
+  size_t size;
 };
-
-typedef bool (*llama_opt_param_filter)(const struct ggml_tensor *tensor, void *userdata);
-
-struct llama_opt_params {
-  uint32_t n_ctx_train;
-  llama_opt_param_filter param_filter;
-  void *param_filter_ud;
-  ggml_opt_get_optimizer_params get_opt_pars;
-  void *get_opt_pars_ud;
-  enum ggml_opt_optimizer_type optimizer_type;
-};
-
-typedef void (*llama_model_set_tensor_data_t)(struct ggml_tensor *tensor, void *userdata);
-
-struct llama_model_tensor_buft_override {
-  const char *pattern;
-  ggml_backend_buffer_type_t buft;
-};
-
-enum llama_split_mode {
-  LLAMA_SPLIT_MODE_NONE = 0,
-  LLAMA_SPLIT_MODE_LAYER = 1,
-  LLAMA_SPLIT_MODE_ROW = 2,
-  LLAMA_SPLIT_MODE_TENSOR = 3,
-};
-
-enum llama_lazy_mode {
-  LLAMA_LAZY_MODE_OFF = 0,
-  LLAMA_LAZY_MODE_AUTO = 1,
-  LLAMA_LAZY_MODE_ON = 2,
-};
-
-typedef bool (*llama_progress_callback)(float progress, void *user_data);
 
 enum llama_model_kv_override_type {
   LLAMA_KV_OVERRIDE_TYPE_INT = 0,
@@ -361,6 +187,185 @@ struct llama_model_kv_override {
     bool val_bool;
     char val_str[128];
   };
+};
+
+enum llama_model_meta_key {
+  LLAMA_MODEL_META_KEY_SAMPLING_SEQUENCE = 0,
+  LLAMA_MODEL_META_KEY_SAMPLING_TOP_K = 1,
+  LLAMA_MODEL_META_KEY_SAMPLING_TOP_P = 2,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIN_P = 3,
+  LLAMA_MODEL_META_KEY_SAMPLING_XTC_PROBABILITY = 4,
+  LLAMA_MODEL_META_KEY_SAMPLING_XTC_THRESHOLD = 5,
+  LLAMA_MODEL_META_KEY_SAMPLING_TEMP = 6,
+  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_LAST_N = 7,
+  LLAMA_MODEL_META_KEY_SAMPLING_PENALTY_REPEAT = 8,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT = 9,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_TAU = 10,
+  LLAMA_MODEL_META_KEY_SAMPLING_MIROSTAT_ETA = 11,
+};
+
+typedef struct llama_model_quantize_params {
+  int32_t nthread;
+  enum llama_ftype ftype;
+  enum ggml_type output_tensor_type;
+  enum ggml_type token_embedding_type;
+  bool allow_requantize;
+  bool quantize_output_tensor;
+  bool only_copy;
+  bool pure;
+  bool keep_split;
+  bool dry_run;
+  const struct llama_model_imatrix_data *imatrix;
+  const struct llama_model_kv_override *kv_overrides;
+  const struct llama_model_tensor_override *tt_overrides;
+  const int32_t *prune_layers;
+  size_t max_buf_size;
+} llama_model_quantize_params;
+
+typedef void (*llama_model_set_tensor_data_t)(struct ggml_tensor *tensor, void *userdata);
+
+struct llama_model_tensor_buft_override {
+  const char *pattern;
+  ggml_backend_buffer_type_t buft;
+};
+
+struct llama_model_tensor_override {
+  const char *pattern;
+  enum ggml_type type;
+};
+
+typedef bool (*llama_opt_param_filter)(const struct ggml_tensor *tensor, void *userdata);
+
+struct llama_opt_params {
+  uint32_t n_ctx_train;
+  llama_opt_param_filter param_filter;
+  void *param_filter_ud;
+  ggml_opt_get_optimizer_params get_opt_pars;
+  void *get_opt_pars_ud;
+  enum ggml_opt_optimizer_type optimizer_type;
+};
+
+struct llama_perf_context_data {
+  double t_start_ms;
+  double t_load_ms;
+  double t_p_eval_ms;
+  double t_eval_ms;
+  int32_t n_p_eval;
+  int32_t n_eval;
+  int32_t n_reused;
+};
+
+struct llama_perf_sampler_data {
+  double t_sample_ms;
+  int32_t n_sample;
+};
+
+enum llama_pooling_type {
+  LLAMA_POOLING_TYPE_UNSPECIFIED = -1,
+  LLAMA_POOLING_TYPE_NONE = 0,
+  LLAMA_POOLING_TYPE_MEAN = 1,
+  LLAMA_POOLING_TYPE_CLS = 2,
+  LLAMA_POOLING_TYPE_LAST = 3,
+  LLAMA_POOLING_TYPE_RANK = 4,
+};
+
+typedef int32_t llama_pos;
+
+enum llama_process_type {
+  LLAMA_PROCESS_TYPE_ENCODE = 0,
+  LLAMA_PROCESS_TYPE_DECODE = 1,
+};
+
+typedef bool (*llama_progress_callback)(float progress, void *user_data);
+
+enum llama_rope_scaling_type {
+  LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED = -1,
+  LLAMA_ROPE_SCALING_TYPE_NONE = 0,
+  LLAMA_ROPE_SCALING_TYPE_LINEAR = 1,
+  LLAMA_ROPE_SCALING_TYPE_YARN = 2,
+  LLAMA_ROPE_SCALING_TYPE_LONGROPE = 3,
+  LLAMA_ROPE_SCALING_TYPE_MAX_VALUE = 3,
+};
+
+struct llama_context_params {
+  uint32_t n_ctx;
+  uint32_t n_batch;
+  uint32_t n_ubatch;
+  uint32_t n_seq_max;
+  uint32_t n_rs_seq;
+  uint32_t n_outputs_max;
+  uint32_t n_outputs_max_per_seq;
+  int32_t n_threads;
+  int32_t n_threads_batch;
+  enum llama_context_type ctx_type;
+  enum llama_rope_scaling_type rope_scaling_type;
+  enum llama_pooling_type pooling_type;
+  enum llama_attention_type attention_type;
+  enum llama_flash_attn_type flash_attn_type;
+  float rope_freq_base;
+  float rope_freq_scale;
+  float yarn_ext_factor;
+  float yarn_attn_factor;
+  float yarn_beta_fast;
+  float yarn_beta_slow;
+  uint32_t yarn_orig_ctx;
+  float defrag_thold;
+  ggml_backend_sched_eval_callback cb_eval;
+  void *cb_eval_user_data;
+  enum ggml_type type_k;
+  enum ggml_type type_v;
+  ggml_abort_callback abort_callback;
+  void *abort_callback_data;
+  bool embeddings;
+  bool offload_kqv;
+  bool no_perf;
+  bool op_offload;
+  bool swa_full;
+  bool kv_unified;
+  struct llama_sampler_seq_config *samplers;
+  size_t n_samplers;
+  struct llama_context *ctx_other;
+};
+
+enum llama_rope_type {
+  LLAMA_ROPE_TYPE_NONE = -1,
+  LLAMA_ROPE_TYPE_NORM = 0,
+  LLAMA_ROPE_TYPE_NEOX = GGML_ROPE_TYPE_NEOX,
+  LLAMA_ROPE_TYPE_MROPE = GGML_ROPE_TYPE_MROPE,
+  LLAMA_ROPE_TYPE_IMROPE = GGML_ROPE_TYPE_IMROPE,
+  LLAMA_ROPE_TYPE_VISION = GGML_ROPE_TYPE_VISION,
+};
+
+typedef struct llama_sampler_chain_params {
+  bool no_perf;
+} llama_sampler_chain_params;
+
+typedef void *llama_sampler_context_t;
+
+struct llama_sampler {
+  struct llama_sampler_i *iface;
+  llama_sampler_context_t ctx;
+};
+
+struct llama_sampler_data {
+  struct ggml_tensor *logits;
+  struct ggml_tensor *probs;
+  struct ggml_tensor *sampled;
+  struct ggml_tensor *candidates;
+};
+
+typedef int32_t llama_seq_id;
+
+struct llama_sampler_seq_config {
+  llama_seq_id seq_id;
+  struct llama_sampler *sampler;
+};
+
+enum llama_split_mode {
+  LLAMA_SPLIT_MODE_NONE = 0,
+  LLAMA_SPLIT_MODE_LAYER = 1,
+  LLAMA_SPLIT_MODE_ROW = 2,
+  LLAMA_SPLIT_MODE_TENSOR = 3,
 };
 
 struct llama_model_params {
@@ -383,67 +388,38 @@ struct llama_model_params {
   bool load_mtp;
 };
 
-enum llama_rope_type {
-  LLAMA_ROPE_TYPE_NONE = -1,
-  LLAMA_ROPE_TYPE_NORM = 0,
-  LLAMA_ROPE_TYPE_NEOX = GGML_ROPE_TYPE_NEOX,
-  LLAMA_ROPE_TYPE_MROPE = GGML_ROPE_TYPE_MROPE,
-  LLAMA_ROPE_TYPE_IMROPE = GGML_ROPE_TYPE_IMROPE,
-  LLAMA_ROPE_TYPE_VISION = GGML_ROPE_TYPE_VISION,
-};
+typedef uint32_t llama_state_seq_flags;
 
-struct llama_model_imatrix_data {
-  const char *name;
-  const float *data;
-  size_t size;
-};
+typedef int32_t llama_token;
 
-struct llama_model_tensor_override {
-  const char *pattern;
-  enum ggml_type type;
-};
-
-typedef struct llama_model_quantize_params {
-  int32_t nthread;
-  enum llama_ftype ftype;
-  enum ggml_type output_tensor_type;
-  enum ggml_type token_embedding_type;
-  bool allow_requantize;
-  bool quantize_output_tensor;
-  bool only_copy;
-  bool pure;
-  bool keep_split;
-  bool dry_run;
-  const struct llama_model_imatrix_data *imatrix;
-  const struct llama_model_kv_override *kv_overrides;
-  const struct llama_model_tensor_override *tt_overrides;
-  const int32_t *prune_layers;
-  size_t max_buf_size;
-} llama_model_quantize_params;
-
-typedef struct llama_sampler_chain_params {
-  bool no_perf;
-} llama_sampler_chain_params;
+typedef struct llama_batch {
+  int32_t n_tokens;
+  llama_token *token;
+  float *embd;
+  llama_pos *pos;
+  int32_t *n_seq_id;
+  llama_seq_id **seq_id;
+  int8_t *logits;
+} llama_batch;
 
 typedef struct llama_logit_bias {
   llama_token token;
   float bias;
 } llama_logit_bias;
 
-struct llama_perf_sampler_data {
-  double t_sample_ms;
-  int32_t n_sample;
-};
-
-enum llama_vocab_type {
-  LLAMA_VOCAB_TYPE_NONE = 0,
-  LLAMA_VOCAB_TYPE_SPM = 1,
-  LLAMA_VOCAB_TYPE_BPE = 2,
-  LLAMA_VOCAB_TYPE_WPM = 3,
-  LLAMA_VOCAB_TYPE_UGM = 4,
-  LLAMA_VOCAB_TYPE_RWKV = 5,
-  LLAMA_VOCAB_TYPE_PLAMO2 = 6,
-  LLAMA_VOCAB_TYPE_TEST = 7,
+struct llama_sampler_i {
+  const char *(*name)(const struct llama_sampler *smpl);
+  void (*accept)(struct llama_sampler *smpl, llama_token token);
+  void (*apply)(struct llama_sampler *smpl, struct llama_token_data_array *cur_p);
+  void (*reset)(struct llama_sampler *smpl);
+  struct llama_sampler *(*clone)(const struct llama_sampler *smpl);
+  void (*free)(struct llama_sampler *smpl);
+  bool (*backend_init)(struct llama_sampler *smpl, ggml_backend_buffer_type_t buft, uint32_t n_outputs_max_per_seq);
+  void (*backend_accept)(struct llama_sampler *smpl, struct ggml_context *ctx, struct ggml_cgraph *gf, struct ggml_tensor *selected_token);
+  void (*backend_apply)(struct llama_sampler *smpl, struct ggml_context *ctx, struct ggml_cgraph *gf, struct llama_sampler_data *data);
+  void (*backend_set_input)(struct llama_sampler *smpl);
+  void (*backend_reset)(struct llama_sampler *smpl);
+  void (*copy_state)(const struct llama_sampler *src, struct llama_sampler *dst);
 };
 
 enum llama_token_attr {
@@ -460,6 +436,19 @@ enum llama_token_attr {
   LLAMA_TOKEN_ATTR_SINGLE_WORD = 1 << 9,
 };
 
+typedef struct llama_token_data {
+  llama_token id;
+  float logit;
+  float p;
+} llama_token_data;
+
+typedef struct llama_token_data_array {
+  struct llama_token_data *data;
+  size_t size;
+  int64_t selected;
+  bool sorted;
+} llama_token_data_array;
+
 enum llama_token_type {
   LLAMA_TOKEN_TYPE_UNDEFINED = 0,
   LLAMA_TOKEN_TYPE_NORMAL = 1,
@@ -468,6 +457,17 @@ enum llama_token_type {
   LLAMA_TOKEN_TYPE_USER_DEFINED = 4,
   LLAMA_TOKEN_TYPE_UNUSED = 5,
   LLAMA_TOKEN_TYPE_BYTE = 6,
+};
+
+enum llama_vocab_type {
+  LLAMA_VOCAB_TYPE_NONE = 0,
+  LLAMA_VOCAB_TYPE_SPM = 1,
+  LLAMA_VOCAB_TYPE_BPE = 2,
+  LLAMA_VOCAB_TYPE_WPM = 3,
+  LLAMA_VOCAB_TYPE_UGM = 4,
+  LLAMA_VOCAB_TYPE_RWKV = 5,
+  LLAMA_VOCAB_TYPE_PLAMO2 = 6,
+  LLAMA_VOCAB_TYPE_TEST = 7,
 };
 
 LLAMA_API const char *llama_ftype_name(enum llama_ftype ftype);

@@ -32,6 +32,7 @@ VARIANTS = [
     ("rwkv-gpt2", "gpt-2", {"model": "rwkv", "unk": 0}),
     ("test-gpt2", "gpt-2", {"model": "test"}),
     ("plamo2-spm", "llama-spm", {"model": "plamo2"}),
+    ("whitespace-gpt2", "gpt-2", {"model": "whitespace", "pre": "whitespace"}),
 ]
 KEYS = {
     "model": ("tokenizer.ggml.model", gguf.GGUFValueType.STRING),
@@ -41,6 +42,7 @@ KEYS = {
     "add_bos": ("tokenizer.ggml.add_bos_token", gguf.GGUFValueType.BOOL),
     "add_eos": ("tokenizer.ggml.add_eos_token", gguf.GGUFValueType.BOOL),
     "unk": ("tokenizer.ggml.unknown_token_id", gguf.GGUFValueType.UINT32),
+    "pre": ("tokenizer.ggml.pre", gguf.GGUFValueType.STRING),
 }
 
 

@@ -39,7 +39,9 @@ fn make_install_then_build_with_pkg_config_and_cmake() {
         Command::new("make")
             .arg("install")
             .arg(format!("PREFIX={}", prefix.display()))
-            .env("CARGO", env!("CARGO"))
+            // install the library this test run built, without a nested cargo build
+            .arg(format!("LIB={}", ffi_common::cdylib().display()))
+            .arg("CARGO=true")
             .current_dir(&root),
         "make install",
     );

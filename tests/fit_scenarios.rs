@@ -176,7 +176,6 @@ fn seed_scenarios_fit() {
             assert_eq!(d.stats().allocated, 0);
         }
     }
-    fit_util::remove_sparse();
 }
 
 #[test]

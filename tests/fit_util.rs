@@ -52,41 +52,37 @@ fn generate(python: &str, which: &str, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Sparse Kimi-K2-like and DeepSeek-R1 GGUFs generated into a temp dir (once per process) with
-/// `scripts/make_sparse_gguf.py` (python: FERROLLAMA_PYTHON or python3, with gguf installed).
+/// Sparse Kimi-K2-like and DeepSeek-R1 GGUFs generated (once per test process) with
+/// `scripts/make_sparse_gguf.py` (python: FERROLLAMA_PYTHON or python3, with gguf installed)
+/// into the target's temp dir; each file is written under a temporary name and renamed, so
+/// concurrent test processes never see a half-written header. The files are sparse: their data
+/// sections are holes that take no disk blocks.
 pub fn sparse_models() -> Option<(PathBuf, PathBuf)> {
     SPARSE
         .get_or_init(|| {
             shared_dir()?;
             let python = std::env::var("FERROLLAMA_PYTHON").unwrap_or_else(|_| "python3".into());
-            let dir = std::env::temp_dir().join(format!("ferrollama-fit-{}", std::process::id()));
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fit-sparse");
             std::fs::create_dir_all(&dir).ok()?;
-            let kimi = dir.join("kimi-k2-sparse.gguf");
-            let r1 = dir.join("deepseek-r1-sparse.gguf");
-            let res = generate(&python, "kimi-k2", &kimi)
-                .and_then(|_| generate(&python, "deepseek-r1", &r1));
-            match res {
-                Ok(()) => Some((kimi, r1)),
-                Err(e) => {
+            let mut out = Vec::new();
+            for which in ["kimi-k2", "deepseek-r1"] {
+                let path = dir.join(format!("{which}-sparse.gguf"));
+                let tmp = dir.join(format!("{which}-sparse.{}.tmp", std::process::id()));
+                let res = generate(&python, which, &tmp)
+                    .and_then(|_| std::fs::rename(&tmp, &path).map_err(|e| format!("rename: {e}")));
+                if let Err(e) = res {
+                    let _ = std::fs::remove_file(&tmp);
                     if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
                         panic!("cannot generate the sparse GGUFs: {e}");
                     }
                     eprintln!("notice: cannot generate the sparse GGUFs ({e}); skipped");
-                    None
+                    return None;
                 }
+                out.push(path);
             }
+            Some((out[0].clone(), out[1].clone()))
         })
         .clone()
-}
-
-/// Removes the generated sparse files (call at the end of a test binary's last user; the
-/// files are sparse, so leaving them costs no disk blocks either way).
-pub fn remove_sparse() {
-    if let Some(Some((k, _))) = SPARSE.get() {
-        if let Some(d) = k.parent() {
-            let _ = std::fs::remove_dir_all(d);
-        }
-    }
 }
 
 /// A small deterministic generator (xorshift64*).

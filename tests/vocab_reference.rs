@@ -253,6 +253,7 @@ fn synthetic_variants_match_upstream() {
             let b = val == "True";
             match k {
                 "model" => d.model = val.to_string(),
+                "pre" => d.pre = Some(val.to_string()),
                 "add_space_prefix" => d.add_space_prefix = Some(b),
                 "remove_extra_whitespaces" => d.remove_extra_whitespaces = Some(b),
                 "lowercase" => d.lowercase = Some(b),

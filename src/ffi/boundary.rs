@@ -3,8 +3,8 @@
 //! Every exported body runs inside [`run`] (or the [`ffi_guard!`] macro): a panic is caught, logged
 //! through the `llama_log_set` callback, and the function returns its documented failure value. A
 //! panic hook, installed once, keeps Rust's default panic message off stderr for panics raised inside
-//! a boundary (or on a rayon worker thread, whose panics resurface in a boundary); the message and
-//! location go to the log instead.
+//! a boundary or on a library worker thread (rayon's, or the CPU pool's `ferrollama-*` threads,
+//! whose panics resurface in a boundary); the message and location go to the log instead.
 //!
 //! The helpers below turn raw C arguments into Rust references only after checking them: NULL
 //! pointers, negative lengths and lengths that cannot describe an allocation are refused with a log
@@ -44,7 +44,11 @@ pub fn install_panic_hook() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             let inside = DEPTH.with(|d| d.get()) > 0;
-            let on_worker = rayon::current_thread_index().is_some();
+            // library worker threads: rayon's, and the CPU backend's pool ("ferrollama-cpu-N")
+            let on_worker = rayon::current_thread_index().is_some()
+                || std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("ferrollama-"));
             if !inside && !on_worker {
                 previous(info);
                 return;

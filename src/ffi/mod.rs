@@ -1,8 +1,9 @@
 //! The C API of llama.h: the only module with `extern "C"`.
 //!
 //! It mirrors llama.h section by section, one file per area:
-//! - [`types`]: `#[repr(C)]` mirrors of every llama.h struct, enum (as `c_int` + constants) and
-//!   typedef, plus the ggml-side types llama.h uses; layout asserted at compile time.
+//! - [`types`], [`ggml_types`]: `#[repr(C)]` mirrors of every llama.h struct, enum (as `c_int` +
+//!   constants) and typedef, and of the ggml-side types llama.h uses; layout asserted at compile
+//!   time (and against upstream's header by `tests/abi.rs`).
 //! - [`boundary`]: the panic boundary (`ffi_guard!`), NULL checks, buffer-writing helpers,
 //!   `unsupported!` for functions whose feature is not built yet.
 //! - [`log`]: `llama_log_set` / `llama_log_get` and the `log_error!`/`log_warn!`/`log_info!` macros.
@@ -22,6 +23,14 @@
 //! - Integers passed for C enums arrive as `c_int` and are range-checked before use.
 //! - Safety contracts are those llama.h documents for each function (hence the crate-wide
 //!   `missing_safety_doc` allowance on this module).
+//!
+//! ## The header
+//! `include/llama.h` and the ggml-side headers are generated from these files by cbindgen (pinned
+//! in Cargo.toml) plus a post-processing step (`tests/ffi_common/header_gen.rs`: real C enums,
+//! the anonymous union, `DEPRECATED(..)`, routing to the ggml headers). cbindgen does not expand
+//! macros, so exported functions and mirrored types are written out in full. After changing an
+//! exported signature, run `scripts/gen_header.sh` and commit `include/`; `tests/ffi_header.rs`
+//! fails on any drift.
 //!
 //! ## What the opaque pointers are
 //! - `*const llama_vocab` is a `*const crate::vocab::Vocab`, borrowed from the model that owns it

@@ -32,6 +32,8 @@ pub mod placement;
 pub mod plan;
 pub mod search;
 pub mod table;
+#[cfg(test)]
+mod tests;
 
 pub use model::{ModelDesc, WeightDesc, WeightRole};
 pub use oracle::{AnalyticOracle, ArenaBytes, ArenaOracle, ArenaShape, DeviceWork, LayerSet};

@@ -238,11 +238,13 @@ impl ModelDesc {
 
     /// Row width of one cached K (all KV heads) of layer `il`.
     pub fn n_embd_k_gqa(&self, il: u32) -> u32 {
-        self.n_embd_head_k * self.n_head_kv[il as usize]
+        self.n_embd_head_k
+            .saturating_mul(self.n_head_kv[il as usize])
     }
     /// Row width of one cached V of layer `il`.
     pub fn n_embd_v_gqa(&self, il: u32) -> u32 {
-        self.n_embd_head_v * self.n_head_kv[il as usize]
+        self.n_embd_head_v
+            .saturating_mul(self.n_head_kv[il as usize])
     }
     /// Whether layer `il` is a sliding-window layer.
     pub fn is_swa(&self, il: u32) -> bool {
@@ -257,7 +259,10 @@ impl ModelDesc {
     }
     /// Total bytes of all weights.
     pub fn total_bytes(&self) -> u64 {
-        self.weights.iter().map(|w| w.n_bytes).sum()
+        self.weights
+            .iter()
+            .map(|w| w.n_bytes)
+            .fold(0, u64::saturating_add)
     }
 }
 

@@ -107,28 +107,29 @@ pub trait ArenaOracle {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AnalyticOracle;
 
-const F32: u64 = 4;
+const F32: u128 = 4;
 
 impl AnalyticOracle {
-    /// Bytes of layer `il`'s pieces: (dense matmuls, attention over the cache, routed experts).
-    pub fn layer_terms(m: &ModelDesc, il: u32, s: &ArenaShape) -> (u64, u64, u64) {
-        let t = s.max_ubatch as u64;
-        let e = m.n_embd as u64;
+    /// Bytes of layer `il`'s pieces: (dense matmuls, attention over the cache, routed experts),
+    /// in u128 so that no shape a caller or a file can give overflows.
+    pub fn layer_terms(m: &ModelDesc, il: u32, s: &ArenaShape) -> (u128, u128, u128) {
+        let t = s.max_ubatch as u128;
+        let e = m.n_embd as u128;
         let i = il as usize;
-        let nh = m.n_head[i] as u64;
-        let nkv = if m.is_swa(il) { s.n_kv_swa } else { s.n_kv } as u64;
-        let hk = m.n_embd_head_k as u64;
-        let hv = m.n_embd_head_v as u64;
-        let k_gqa = m.n_embd_k_gqa(il) as u64;
-        let v_gqa = m.n_embd_v_gqa(il) as u64;
+        let nh = m.n_head[i] as u128;
+        let nkv = if m.is_swa(il) { s.n_kv_swa } else { s.n_kv } as u128;
+        let hk = m.n_embd_head_k as u128;
+        let hv = m.n_embd_head_v as u128;
+        let k_gqa = m.n_embd_k_gqa(il) as u128;
+        let v_gqa = m.n_embd_v_gqa(il) as u128;
         let moe = m.n_expert > 0 && m.layer_has_experts(il);
         // residual stream, norms, attention output
         let mut dense = 4 * e;
         if m.is_mla {
-            let hk_mla = m.n_embd_head_k_mla as u64;
-            let hv_mla = m.n_embd_head_v_mla as u64;
+            let hk_mla = m.n_embd_head_k_mla as u128;
+            let hv_mla = m.n_embd_head_v_mla as u128;
             // q_a, q (nope+rope), kv_a (latent + rope), absorbed q, decompressed v, merged
-            dense += m.n_lora_q as u64
+            dense += m.n_lora_q as u128
                 + 2 * nh * hk_mla
                 + 2 * k_gqa
                 + nh * hk
@@ -138,12 +139,12 @@ impl AnalyticOracle {
             dense += 2 * nh * hk + 2 * k_gqa + 2 * v_gqa + 2 * nh * hv;
         }
         if moe {
-            let n_used = m.n_expert_used as u64;
-            dense += 3 * m.n_ff_exp as u64 * m.n_expert_shared as u64
-                + 3 * m.n_expert as u64
+            let n_used = m.n_expert_used as u128;
+            dense += 3 * m.n_ff_exp as u128 * m.n_expert_shared as u128
+                + 3 * m.n_expert as u128
                 + 2 * n_used;
         } else {
-            dense += 3 * m.n_ff[i] as u64;
+            dense += 3 * m.n_ff[i] as u128;
         }
         let dense = dense * t * F32;
         // attention over the cache: KQ mask input, KQ, softmax, KQV (+ f16 copies for FA)
@@ -164,8 +165,8 @@ impl AnalyticOracle {
             }
         }
         let experts = if moe {
-            let n_used = m.n_expert_used as u64;
-            (3 * m.n_ff_exp as u64 * n_used + e * n_used + 2 * e) * t * F32
+            let n_used = m.n_expert_used as u128;
+            (3 * m.n_ff_exp as u128 * n_used + e * n_used + 2 * e) * t * F32
         } else {
             0
         };
@@ -173,11 +174,16 @@ impl AnalyticOracle {
     }
 }
 
+/// u128 → u64, saturating (absurd shapes give an absurd, not a wrapped, size).
+fn sat(x: u128) -> u64 {
+    u64::try_from(x).unwrap_or(u64::MAX)
+}
+
 impl ArenaOracle for AnalyticOracle {
     fn arena_bytes(&self, m: &ModelDesc, w: &DeviceWork, s: &ArenaShape) -> ArenaBytes {
-        let t = s.max_ubatch as u64;
-        let e = m.n_embd as u64;
-        let mut layer_max = 0u64;
+        let t = s.max_ubatch as u128;
+        let e = m.n_embd as u128;
+        let mut layer_max = 0u128;
         let mut max_in = e;
         let mut any = false;
         let mut any_exp = false;
@@ -193,9 +199,9 @@ impl ArenaOracle for AnalyticOracle {
                 b += d;
                 let i = il as usize;
                 max_in = max_in
-                    .max(m.n_ff[i] as u64)
-                    .max(m.n_head[i] as u64 * m.n_embd_head_v.max(m.n_embd_head_v_mla) as u64)
-                    .max(m.n_lora_q as u64);
+                    .max(m.n_ff[i] as u128)
+                    .max(m.n_head[i] as u128 * m.n_embd_head_v.max(m.n_embd_head_v_mla) as u128)
+                    .max(m.n_lora_q as u128);
             }
             if w.attn.contains(il) {
                 b += a;
@@ -203,7 +209,7 @@ impl ArenaOracle for AnalyticOracle {
             if w.experts.contains(il) && x > 0 {
                 b += x;
                 any_exp = true;
-                max_in = max_in.max(m.n_ff_exp as u64);
+                max_in = max_in.max(m.n_ff_exp as u128);
             }
             layer_max = layer_max.max(b);
         }
@@ -216,17 +222,20 @@ impl ArenaOracle for AnalyticOracle {
             compute += e * t * F32 + t * F32;
         }
         if w.output {
-            let o = s.n_outputs as u64;
-            compute += o * (m.n_vocab as u64 + 2 * e) * F32 + o * F32;
+            let o = s.n_outputs as u128;
+            compute += o * (m.n_vocab as u128 + 2 * e) * F32 + o * F32;
             max_in = max_in.max(e);
         }
         let mut scratch = 0;
         if any || w.output {
             scratch = t * max_in * F32;
             if any_exp {
-                scratch += m.n_expert as u64 * t * 8;
+                scratch += m.n_expert as u128 * t * 8;
             }
         }
-        ArenaBytes { compute, scratch }
+        ArenaBytes {
+            compute: sat(compute),
+            scratch: sat(scratch),
+        }
     }
 }

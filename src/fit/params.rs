@@ -151,7 +151,9 @@ impl CtxParams {
             if s == 0 {
                 return Err(Error::invalid("n_ctx_seq == 0"));
             }
-            n_ctx = s * n_seq;
+            n_ctx = s
+                .checked_mul(n_seq)
+                .ok_or_else(|| Error::invalid(format!("n_ctx {n_ctx}: too large")))?;
             s
         };
         let n_ubatch = if self.n_ubatch == 0 {

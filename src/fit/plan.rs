@@ -89,7 +89,7 @@ impl DevicePlan {
     }
     /// Bytes to allocate on this device.
     pub fn total_bytes(&self) -> u64 {
-        self.bytes.iter().sum()
+        self.bytes.iter().fold(0u64, |a, &b| a.saturating_add(b))
     }
     /// What may be used: free minus margin.
     pub fn budget(&self) -> u64 {
@@ -121,10 +121,13 @@ impl MemoryPlan {
     }
     /// The first device that does not fit: `(name, bytes needed, bytes free)`.
     pub fn first_overflow(&self) -> Option<(&str, u64, u64)> {
-        self.devices
-            .iter()
-            .find(|d| !d.fits())
-            .map(|d| (d.name.as_str(), d.total_bytes() + d.margin, d.free))
+        self.devices.iter().find(|d| !d.fits()).map(|d| {
+            (
+                d.name.as_str(),
+                d.total_bytes().saturating_add(d.margin),
+                d.free,
+            )
+        })
     }
     /// Bytes planned on GPUs (everything but the host).
     pub fn gpu_bytes(&self) -> u64 {
@@ -132,7 +135,7 @@ impl MemoryPlan {
             .iter()
             .filter(|d| !d.is_host)
             .map(DevicePlan::total_bytes)
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
     /// Sum of GPU budgets (free − margin).
     pub fn gpu_budget(&self) -> u64 {
@@ -140,7 +143,7 @@ impl MemoryPlan {
             .iter()
             .filter(|d| !d.is_host)
             .map(DevicePlan::budget)
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
     /// The error a loader returns when the plan does not fit.
     pub fn overflow_error(&self) -> Option<Error> {
@@ -208,7 +211,9 @@ pub fn kv_layer_bytes(model: &ModelDesc, ctx: &CtxParams, s: &CtxSizes, il: u32)
             .row_size(model.n_embd_v_gqa(il) as u64)
             .map_err(|e| e.within(format!("V cache of layer {il}")))?
     };
-    Ok((k + v) * cells)
+    (k + v)
+        .checked_mul(cells)
+        .ok_or_else(|| Error::oom(format!("KV cache of layer {il}: size overflows")))
 }
 
 /// Checks cache types upstream refuses.
@@ -269,7 +274,7 @@ pub fn split_inputs(
     sh: &ArenaShape,
 ) -> Vec<u64> {
     let t = sh.max_ubatch as u64;
-    let hidden = model.n_embd as u64 * t * 4;
+    let hidden = (model.n_embd as u64).saturating_mul(t).saturating_mul(4);
     let host = pl.host();
     let mut expert_devs: Vec<Vec<usize>> = vec![Vec::new(); model.n_layer as usize];
     for (i, w) in model.weights.iter().enumerate() {
@@ -289,12 +294,13 @@ pub fn split_inputs(
     let mut mask_on = vec![[false; 2]; pl.n_gpus + 1];
     let mut visit = |dev: usize, attn: Option<(usize, u64)>, out: &mut Vec<u64>| {
         if dev != cur {
-            out[dev] += hidden;
+            out[dev] = out[dev].saturating_add(hidden);
             cur = dev;
         }
         if let Some((kind, kv)) = attn {
             if !mask_on[dev][kind] {
-                out[dev] += kv * t * 4 + t * 4;
+                let mask = kv.saturating_mul(t).saturating_add(t).saturating_mul(4);
+                out[dev] = out[dev].saturating_add(mask);
                 mask_on[dev][kind] = true;
             }
         }
@@ -361,12 +367,13 @@ pub fn compute_plan(inp: &PlanInput<'_>, pl: &Placement, n_copies: u32) -> Resul
         })
         .collect();
     let add = |devs: &mut Vec<DevicePlan>, d: usize, c: Category, b: u64| {
-        devs[d].bytes[c as usize] += b;
+        let slot = &mut devs[d].bytes[c as usize];
+        *slot = slot.saturating_add(b);
     };
     for (i, w) in m.weights.iter().enumerate() {
         let d = pl.weight_dev[i];
         if d == host && inp.use_mmap {
-            devs[d].mapped += w.n_bytes;
+            devs[d].mapped = devs[d].mapped.saturating_add(w.n_bytes);
         } else {
             add(&mut devs, d, Category::Weights, w.n_bytes);
         }
@@ -394,13 +401,14 @@ pub fn compute_plan(inp: &PlanInput<'_>, pl: &Placement, n_copies: u32) -> Resul
                 &mut devs,
                 d,
                 Category::PipelineCopies,
-                (n_copies as u64 - 1) * b,
+                (n_copies as u64 - 1).saturating_mul(*b),
             );
         }
     }
     let out_rows = s.n_outputs_max as u64;
     let out_cols = m.n_vocab as u64 + if ctx.embeddings { m.n_embd as u64 } else { 0 };
-    add(&mut devs, host, Category::Output, out_rows * out_cols * 4);
+    let out_bytes = out_rows.saturating_mul(out_cols).saturating_mul(4);
+    add(&mut devs, host, Category::Output, out_bytes);
     if ctx.op_offload && s.n_ubatch >= 32 {
         let biggest = m
             .weights

@@ -321,17 +321,18 @@ fn try_fit(
             }
         };
         if env.fixed[i].is_none() {
-            unit[pos] += w.n_bytes;
+            unit[pos] = unit[pos].saturating_add(w.n_bytes);
         }
     }
     if ctx.offload_kqv {
         for il in 0..m.n_layer {
-            unit[il as usize] += plan::kv_layer_bytes(m, ctx, &s, il)?;
+            let kv = plan::kv_layer_bytes(m, ctx, &s, il)?;
+            unit[il as usize] = unit[il as usize].saturating_add(kv);
         }
     }
     let mut prefix = vec![0u64; nl + 2];
     for p in 0..=nl {
-        prefix[p + 1] = prefix[p] + unit[p];
+        prefix[p + 1] = prefix[p].saturating_add(unit[p]);
     }
     let positions = nl + 1 - start;
     // arena per range [a, b) of positions, offsets relative to `start`
@@ -351,12 +352,15 @@ fn try_fit(
                 w.attn = LayerSet::default();
             }
             let ab = req.oracle.arena_bytes(m, &w, &sh);
-            *cell = ab.compute + ab.scratch;
+            *cell = ab.compute.saturating_add(ab.scratch);
         }
     }
     let t = s.n_ubatch as u64;
     let copy_in = if copies > 1 {
-        (copies as u64 - 1) * (m.n_embd as u64 * t * 4 + s.n_ctx_seq as u64 * t * 4 + t * 4)
+        let per = (m.n_embd as u64 + s.n_ctx_seq as u64 + 1)
+            .saturating_mul(t)
+            .saturating_mul(4);
+        (copies as u64 - 1).saturating_mul(per)
     } else {
         0
     };
@@ -396,7 +400,7 @@ fn try_fit(
         }
         None => split_dp(&rc, req, start, positions, item).ok_or_else(|| {
             let need = rc.prefix[nl + 1] - rc.prefix[start];
-            let have: u64 = req.gpus.iter().map(DeviceDesc::budget).sum();
+            let have = req.gpus.iter().map(DeviceDesc::budget).fold(0u64, u64::saturating_add);
             Error::oom(format!(
                 "{g} GPU layers: their weights and KV alone need {need} bytes ({} MiB) plus compute \
                  arenas, the GPUs' budgets add up to {have} bytes ({} MiB)",
@@ -468,7 +472,7 @@ fn try_fit(
                 + p0.devices[d].get(plan::Category::KernelScratch);
             p0.devices[d].budget() as i128
                 - p0.devices[d].total_bytes() as i128
-                - (a.compute + a.scratch).saturating_sub(old) as i128
+                - a.compute.saturating_add(a.scratch).saturating_sub(old) as i128
         })
         .collect();
     if room.iter().any(|&r| r < 0) {
@@ -567,10 +571,10 @@ fn split_dp(
                 0.0
             });
         }
-        let fixed = rc.prefix[start + b] - rc.prefix[start + a]
-            + rc.arena[a][b]
-            + rc.copy_in
-            + dev.driver_overhead;
+        let fixed = (rc.prefix[start + b] - rc.prefix[start + a])
+            .saturating_add(rc.arena[a][b])
+            .saturating_add(rc.copy_in)
+            .saturating_add(dev.driver_overhead);
         if fixed > budget {
             return None;
         }

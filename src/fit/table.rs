@@ -16,7 +16,9 @@ pub fn table(plan: &MemoryPlan) -> String {
         let w = d.get(Category::Weights);
         let kv = d.get(Category::Kv);
         let c = d.get(Category::Compute);
-        let other = d.total_bytes() - w - kv - c;
+        let other = d
+            .total_bytes()
+            .saturating_sub(w.saturating_add(kv).saturating_add(c));
         let budget = d.budget();
         let free_after = budget as i128 - d.total_bytes() as i128;
         let wcol = if d.mapped > 0 {

@@ -20,6 +20,10 @@
 //! bucket pre-pass ([`sort`]), so even candidates with *equal* logits end up in upstream's order.
 //! tests/sampling_upstream.rs checks all of this bit for bit against vectors recorded from
 //! upstream's library.
+//!
+//! Samplers that need a vocabulary (grammar, infill; DRY at construction) see it through the
+//! [`SamplerVocab`] trait. Not built: lazy grammars with trigger *patterns* (regular expressions)
+//! and upstream's experimental backend (on-device) sampling.
 
 #![forbid(unsafe_code)]
 

@@ -11,6 +11,13 @@
 //! `pretokenize.rs` + `split_custom.rs` + `regex.rs` (BPE pre-tokenizers), `unicode.rs` +
 //! generated `unicode_data.rs` / `pretok_table.rs` (tables taken from upstream by scripts).
 
+//!
+//! Speed (1 MB of mixed text, the vocab's own vector inputs repeated; best of 3, 2 busy cores):
+//! ours in-process via `examples/02_tokenize --bench 3`, upstream 0.3.36 via ctypes
+//! (`scripts/bench_tokenize.py`), identical token checksums: llama-bpe 116 vs 305 ms, qwen2 261 vs
+//! 416, gpt-2 190 vs 513, deepseek-coder 233 vs 1214, deepseek-llm 271 vs 1903, llama-spm 267 vs
+//! 787, phi-3 360 vs 661, bert-bge 107 vs 167, starcoder 250 vs 476.
+
 #![forbid(unsafe_code)]
 
 mod bpe;

@@ -148,7 +148,9 @@ impl Plamo2 {
         let mut suffix = 0usize;
         for i in (0..n).rev() {
             let c = data[i];
-            for p in suffix..self.table.len() {
+            // upstream scans from the previous suffix row and reassigns it inside the loop
+            let start = suffix;
+            for p in start..self.table.len() {
                 let code = ((c as i64) << 32) | self.table[p].piece as i64;
                 suffix = self.to_suffix_id.get(&code).map_or(0, |&s| s as usize);
                 if suffix > 0 || self.table[p].score == UNKNOWN_SCORE {

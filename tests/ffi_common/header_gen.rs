@@ -268,6 +268,67 @@ pub fn split_items(out: &str, enums: &HashSet<String>) -> Vec<Item> {
     items
 }
 
+/// The names (identifiers) a piece of C text needs declared before it: every identifier, except
+/// those used only as `struct NAME *` (all structs are forward-declared at the top).
+fn words(text: &str) -> HashSet<String> {
+    let mut kept = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(p) = rest.find("struct ") {
+        kept.push_str(&rest[..p]);
+        let after = &rest[p + "struct ".len()..];
+        let id_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if !after[id_len..].trim_start().starts_with('*') {
+            kept.push_str(&rest[p..p + "struct ".len() + id_len]);
+        } // else: a pointer to a forward-declared struct, no dependency
+        rest = &after[id_len..];
+    }
+    kept.push_str(rest);
+    kept.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Orders type items so that each comes after the types it names (by value or as a typedef),
+/// breaking ties by name; functions keep their relative order. The result does not depend on
+/// the order in which cbindgen happened to meet the types, so moving functions between source
+/// files does not reshuffle the headers.
+pub fn stable_order(items: Vec<Item>) -> Vec<Item> {
+    let (types, rest): (Vec<Item>, Vec<Item>) = items
+        .into_iter()
+        .partition(|i| matches!(i.kind, Kind::Type | Kind::EnumAlias));
+    let names: HashSet<String> = types.iter().map(|t| t.name.clone()).collect();
+    let mut deps: HashMap<String, HashSet<String>> = HashMap::new();
+    for t in &types {
+        let d: HashSet<String> = words(&t.text)
+            .into_iter()
+            .filter(|w| w != &t.name && names.contains(w))
+            .collect();
+        deps.insert(t.name.clone(), d);
+    }
+    let mut by_name: BTreeMap<String, Item> =
+        types.into_iter().map(|t| (t.name.clone(), t)).collect();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut ordered = Vec::new();
+    while !by_name.is_empty() {
+        // the first (by name) item whose dependencies are all placed; pointer-only cycles cannot
+        // occur here (structs are forward-declared), but fall back to the first name if one does
+        let next = by_name
+            .keys()
+            .find(|n| deps[*n].iter().all(|d| done.contains(d)))
+            .or_else(|| by_name.keys().next())
+            .cloned()
+            .expect("non-empty");
+        let item = by_name.remove(&next).expect("present");
+        done.insert(next);
+        ordered.push(item);
+    }
+    ordered.extend(rest);
+    ordered
+}
+
 /// Which header an item belongs to.
 pub fn route(name: &str) -> &'static str {
     let lower = name.to_ascii_lowercase();
@@ -389,7 +450,7 @@ pub fn build_headers(
 ) -> BTreeMap<String, String> {
     let enum_names: Vec<String> = decls.enums.iter().map(|e| e.name.clone()).collect();
     let enum_set: HashSet<String> = enum_names.iter().cloned().collect();
-    let items = split_items(cbindgen_out, &enum_set);
+    let items = stable_order(split_items(cbindgen_out, &enum_set));
     let order: HashMap<&str, usize> = function_order
         .iter()
         .enumerate()

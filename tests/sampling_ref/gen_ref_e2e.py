@@ -40,7 +40,7 @@ def make_chain(name, n_vocab):
         chain_add(ch, dist(7))
     return ch
 
-for mname in ["llama-spm-F32.gguf", "qwen2-F32.gguf", "llama3-Q8_0.gguf"]:
+for mname in ["llama-spm-F32.gguf", "qwen2-F32.gguf", "llama3-F32.gguf"]:
     M = lc.Model(L, os.path.join(models, mname))
     prompt = M.tokenize("Once upon a time", add_special=True)
     for cname in ["greedy", "python-default", "dist7"]:

@@ -204,7 +204,7 @@ pub fn mul_mat(
         let last = (acts.end - 1)
             .checked_mul(dst_row_stride)
             .and_then(|v| v.checked_add(rows.end));
-        if dst_row_stride < rows.end || !last.is_some_and(|l| l <= dst.len()) {
+        if dst_row_stride < rows.end || last.is_none_or(|l| l > dst.len()) {
             return Err(Error::invalid("mul_mat: dst too small for the tile"));
         }
     }

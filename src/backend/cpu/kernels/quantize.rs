@@ -16,7 +16,7 @@
 //! four f16 scales `d` and its four i16 quant sums `Σq` together, followed by the 4 × 32
 //! quants (144 bytes), so the SIMD kernels convert four scales with one instruction and remove
 //! weight offsets (Q4_0's −8, …) through `Σq` instead of per-element work. A trailing partial
-//! group is stored block by block as (d, Σq, qs[32]) (36 bytes). The quants and `d` are
+//! group is stored block by block as (d, Σq, qs\[32\]) (36 bytes). The quants and `d` are
 //! exactly upstream's; Q8_1's `s` is recomputed as `d · Σq` in f32, which is exact (upstream
 //! rounds it to f16). Rows are therefore ggml's *Q8_1* row size for both types
 //! ([`act_row_bytes`]); only these kernels read them. [`quantize_row_q8_0_ggml`] and
@@ -97,7 +97,7 @@ pub fn quantize_row_q8_x4(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// f32 row → Q8_0 in ggml's plain block layout (d, qs[32]), bit-identical to upstream's AVX2
+/// f32 row → Q8_0 in ggml's plain block layout (d, qs\[32\]), bit-identical to upstream's AVX2
 /// `quantize_row_q8_0`. Used by tests and by callers that need real ggml blocks.
 pub fn quantize_row_q8_0_ggml(src: &[f32], dst: &mut [u8]) {
     for (ib, x) in src.chunks_exact(32).enumerate() {
@@ -107,7 +107,7 @@ pub fn quantize_row_q8_0_ggml(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// f32 row → Q8_1 in ggml's plain block layout (d, s, qs[32]).
+/// f32 row → Q8_1 in ggml's plain block layout (d, s, qs\[32\]).
 pub fn quantize_row_q8_1_ggml(src: &[f32], dst: &mut [u8]) {
     for (ib, x) in src.chunks_exact(32).enumerate() {
         let (d, q, sum) = q8_block(x);
@@ -117,7 +117,7 @@ pub fn quantize_row_q8_1_ggml(src: &[f32], dst: &mut [u8]) {
     }
 }
 
-/// f32 row → Q8_K (d f32, qs[256], bsums[16] i16), as upstream's `quantize_row_q8_K_ref`.
+/// f32 row → Q8_K (d f32, qs\[256\], bsums\[16\] i16), as upstream's `quantize_row_q8_K_ref`.
 pub fn quantize_row_q8_k(src: &[f32], dst: &mut [u8]) {
     for (ib, x) in src.chunks_exact(256).enumerate() {
         let o = ib * 292;

@@ -69,6 +69,26 @@ pub(crate) fn scales_q3k(s: &[u8]) -> [i8; 16] {
     out
 }
 
+/// [`scales_q3k`] with whole-word arithmetic (same result, as unsigned bytes).
+#[inline(always)]
+pub(crate) fn scales_q3k_words(s: &[u8]) -> [u8; 16] {
+    const M2: u32 = 0x0f0f_0f0f;
+    const M1: u32 = 0x0303_0303;
+    let word = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+    let (a0, a1, t) = (word(0), word(1), word(2));
+    let w = [
+        (a0 & M2) | ((t & M1) << 4),
+        (a1 & M2) | (((t >> 2) & M1) << 4),
+        ((a0 >> 4) & M2) | (((t >> 4) & M1) << 4),
+        ((a1 >> 4) & M2) | (((t >> 6) & M1) << 4),
+    ];
+    let mut out = [0u8; 16];
+    for (i, v) in w.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// Shared tail of Q3_K..Q6_K: `aux32[l] += scale(j/16) · a[j] · q8[j]` over 8 lanes.
 #[inline(always)]
 fn lanes(a: &[i8; 256], y: &[u8], ib: usize, scale: impl Fn(usize) -> i32) -> [i32; 8] {

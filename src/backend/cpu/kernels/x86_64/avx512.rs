@@ -17,7 +17,9 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use crate::backend::cpu::kernels::generic::f16_at;
-use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4, scales_q3k, trit, Q8K};
+use crate::backend::cpu::kernels::generic::kquants::{
+    scale_min_k4_words, scales_q3k_words, trit, Q8K,
+};
 use crate::backend::cpu::kernels::generic::legacy::KVALUES_IQ4NL;
 
 /// One super-block of a 16-row tile, unpacked.
@@ -59,7 +61,8 @@ impl SbUnpack for Q4K {
     const BYTES: usize = 144;
     const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        let (s, m) = scale_min_k4(&b[4..16]);
+        let sm = scale_min_k4_words(&b[4..16]);
+        let (s, m) = (&sm[..8], &sm[8..]);
         for c in 0..4 {
             let (qs, out) = (&b[16 + 32 * c..48 + 32 * c], &mut v[64 * c..64 * c + 64]);
             for l in 0..32 {
@@ -80,7 +83,8 @@ impl SbUnpack for Q5K {
     const BYTES: usize = 176;
     const G32: bool = true;
     fn unpack(b: &[u8], v: &mut [u8; 256], sc: &mut [i32; 16], bm: &mut [i16; 16]) -> (f32, f32) {
-        let (s, m) = scale_min_k4(&b[4..16]);
+        let sm = scale_min_k4_words(&b[4..16]);
+        let (s, m) = (&sm[..8], &sm[8..]);
         for c in 0..4 {
             let (qs, qh) = (&b[48 + 32 * c..80 + 32 * c], &b[16..48]);
             let out = &mut v[64 * c..64 * c + 64];
@@ -136,7 +140,7 @@ impl SbUnpack for Q3K {
                 out[l] = ((qs[l] >> sh) & 3) | (((hm[l] >> t) & 1) << 2);
             }
         }
-        let s = scales_q3k(&b[96..108]);
+        let s = scales_q3k_words(&b[96..108]);
         for g in 0..16 {
             sc[g] = s[g] as i32 - 32;
             bm[g] = (-4 * sc[g]) as i16;

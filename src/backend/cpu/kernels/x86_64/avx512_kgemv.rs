@@ -9,7 +9,7 @@
 use std::arch::x86_64::*;
 
 use super::{f16_load, rows_wrapper};
-use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k, Q8K};
+use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k_words, Q8K};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
 
@@ -181,7 +181,7 @@ unsafe fn rows_q23<const THREE: bool, const NY: usize>(
         let b = w.add(ib * bs);
         // 16 group scales (i32) and the i16 multipliers of the bsums term.
         let (d, fb, sc32, extra) = if THREE {
-            let sc = scales_q3k(std::slice::from_raw_parts(b.add(96), 12));
+            let sc = scales_q3k_words(std::slice::from_raw_parts(b.add(96), 12));
             let v = _mm_sub_epi8(
                 _mm_loadu_si128(sc.as_ptr() as *const __m128i),
                 _mm_set1_epi8(32),

@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::{f16_load, hsum_ps, rows_wrapper};
-use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4, scales_q3k, Q8K};
+use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k_words, Q8K};
 use crate::backend::cpu::kernels::generic::legacy::KVALUES_IQ4NL;
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
@@ -59,7 +59,8 @@ unsafe fn rows_q45_k<const FIVE: bool, const NY: usize>(
     for ib in 0..k / 256 {
         let b = w.add(ib * bs);
         let (d, dmin) = (f16_load(b), f16_load(b.add(2)));
-        let (sc, mn) = scale_min_k4(std::slice::from_raw_parts(b.add(4), 12));
+        let sm = scale_min_k4_words(std::slice::from_raw_parts(b.add(4), 12));
+        let (sc, mn) = (&sm[..8], &sm[8..]);
         let mut m16 = [0i16; 16];
         for (j, v) in m16.iter_mut().enumerate() {
             *v = mn[j / 2] as i16;
@@ -187,7 +188,7 @@ unsafe fn rows_q23_k<const THREE: bool, const NY: usize>(
         let b = w.add(ib * bs);
         let mut sc = [0i16; 16];
         let (d, dmin, qs, extra) = if THREE {
-            let s = scales_q3k(std::slice::from_raw_parts(b.add(96), 12));
+            let s = scales_q3k_words(std::slice::from_raw_parts(b.add(96), 12));
             for (o, &v) in sc.iter_mut().zip(&s) {
                 *o = v as i16 - 32;
             }

@@ -40,8 +40,15 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
     kquants::register(&mut set);
     float::register(&mut set);
     if avx512 && avx512::available() {
-        avx512_gemv::register(&mut set);
-        avx512_kgemv::register(&mut set);
+        // The AVX-512 row (GEMV) kernels sum in a different order from upstream's AVX2
+        // `vec_dot`s, which upstream also runs on AVX-512 machines; Q8 activation rounding then
+        // amplifies 1e-7 differences into different greedy tokens at near-ties (gemma3-Q8_0,
+        // llama3-Q8_0 in the reference corpus). Decoding therefore keeps the AVX2 row kernels
+        // unless FERROLLAMA_AVX512_GEMV=1 asks for the faster, less upstream-like ones.
+        if std::env::var_os("FERROLLAMA_AVX512_GEMV").is_some_and(|v| v == "1") {
+            avx512_gemv::register(&mut set);
+            avx512_kgemv::register(&mut set);
+        }
         t.isa = super::Isa::Avx512Vnni;
         // Below these many activation rows the row kernels win (the tile unpacking is paid
         // once per 16 weight rows and must be spread over enough activation rows); measured
@@ -50,6 +57,8 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
             if let Some(k) = t.by_type[ty as usize].as_mut() {
                 k.tiled = Some(f);
                 k.tiled_min_acts = match ty {
+                    // No SIMD row kernel: the tiled path wins even for one row.
+                    GgmlType::TQ1_0 => 1,
                     GgmlType::Q8_0 | GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => 48,
                     _ => 16,
                 };
