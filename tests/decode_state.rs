@@ -73,3 +73,38 @@ fn state_round_trip_reproduces_logits() {
         assert!(c.state_load(&state[..state.len() / 2]).is_err());
     }
 }
+
+#[test]
+fn session_file_round_trip() {
+    let Some(dir) = shared_dir() else { return };
+    let m = Arc::new(
+        Model::load(
+            &[dir.join("data/models/llama-spm-Q8_0.gguf")],
+            &ModelParams::default(),
+        )
+        .expect("model"),
+    );
+    let p = ContextParams {
+        n_ctx: 256,
+        n_batch: 64,
+        n_ubatch: 64,
+        n_threads: 2,
+        n_threads_batch: 2,
+        ..Default::default()
+    };
+    let prompt: Vec<i32> = (0..20).map(|i| 1 + i * 17).collect();
+    let mut a = Context::new(m.clone(), &p).expect("ctx");
+    decode(&mut a, &prompt, 0);
+    let path = std::env::temp_dir().join(format!("ferrollama-session-{}.bin", std::process::id()));
+    a.state_save_file(&path, &prompt).expect("save");
+    let next_a = decode(&mut a, &[9], 20);
+    let mut b = Context::new(m.clone(), &p).expect("ctx");
+    assert!(
+        b.state_load_file(&path, 5).is_err(),
+        "too small a token buffer is refused"
+    );
+    let toks = b.state_load_file(&path, 64).expect("load");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(toks, prompt);
+    assert_eq!(decode(&mut b, &[9], 20), next_a);
+}

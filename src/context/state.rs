@@ -175,3 +175,45 @@ impl Context {
         Ok(r.at)
     }
 }
+
+/// Session files (`llama_state_save_file`): magic `FLSS`, token count u64, the tokens (i32),
+/// then the state of [`Context::state_save`].
+const SESSION_MAGIC: &[u8; 4] = b"FLSS";
+
+impl Context {
+    /// Writes the state and the tokens it was made from to `path`.
+    pub fn state_save_file(&mut self, path: &std::path::Path, tokens: &[i32]) -> Result<()> {
+        let mut out = Vec::new();
+        out.extend_from_slice(SESSION_MAGIC);
+        out.extend_from_slice(&(tokens.len() as u64).to_le_bytes());
+        for t in tokens {
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        out.extend_from_slice(&self.state_save());
+        std::fs::write(path, out).map_err(|e| Error::io(format!("{}: {e}", path.display())))
+    }
+
+    /// Loads a session file; returns its tokens (at most `capacity`, else an error).
+    pub fn state_load_file(&mut self, path: &std::path::Path, capacity: usize) -> Result<Vec<i32>> {
+        let b = std::fs::read(path).map_err(|e| Error::io(format!("{}: {e}", path.display())))?;
+        let mut r = Reader { b: &b, at: 0 };
+        if r.take(4)? != SESSION_MAGIC {
+            return Err(Error::invalid(format!(
+                "{}: not a session file",
+                path.display()
+            )));
+        }
+        let n = r.u64()? as usize;
+        if n > capacity {
+            return Err(Error::invalid(format!(
+                "session has {n} tokens, buffer holds {capacity}"
+            )));
+        }
+        let mut tokens = Vec::with_capacity(n);
+        for _ in 0..n {
+            tokens.push(r.i32()?);
+        }
+        self.state_load(&b[r.at..])?;
+        Ok(tokens)
+    }
+}

@@ -528,15 +528,30 @@ pub unsafe extern "C" fn llama_state_load_file(
     n_token_capacity: usize,
     n_token_count_out: *mut usize,
 ) -> bool {
-    unsupported!(
-        "llama_state_load_file",
-        false,
-        ctx,
-        path_session,
-        tokens_out,
-        n_token_capacity,
-        n_token_count_out
-    )
+    with_ctx_mut("llama_state_load_file", ctx, false, |c| {
+        // SAFETY: a NUL-terminated path (llama.h contract); NULL refused.
+        let Some(path) = (unsafe { super::boundary::c_str(path_session) }) else {
+            return false;
+        };
+        let path = std::path::PathBuf::from(String::from_utf8_lossy(path.to_bytes()).into_owned());
+        match c.ctx.state_load_file(&path, n_token_capacity) {
+            Ok(toks) => {
+                // SAFETY: tokens_out holds n_token_capacity >= toks.len() entries (checked).
+                if let Some(out) = unsafe { super::boundary::slice_mut(tokens_out, toks.len()) } {
+                    out.copy_from_slice(&toks);
+                }
+                if !n_token_count_out.is_null() {
+                    // SAFETY: non-NULL out-parameter (llama.h contract).
+                    unsafe { *n_token_count_out = toks.len() };
+                }
+                true
+            }
+            Err(e) => {
+                log_error!("llama_state_load_file: {e}");
+                false
+            }
+        }
+    })
 }
 
 /// `llama_load_session_file` (not supported yet). Deprecated in llama.h.
@@ -548,14 +563,12 @@ pub unsafe extern "C" fn llama_load_session_file(
     n_token_capacity: usize,
     n_token_count_out: *mut usize,
 ) -> bool {
-    unsupported!(
-        "llama_load_session_file",
-        false,
+    llama_state_load_file(
         ctx,
         path_session,
         tokens_out,
         n_token_capacity,
-        n_token_count_out
+        n_token_count_out,
     )
 }
 
@@ -567,14 +580,24 @@ pub unsafe extern "C" fn llama_state_save_file(
     tokens: *const llama_token,
     n_token_count: usize,
 ) -> bool {
-    unsupported!(
-        "llama_state_save_file",
-        false,
-        ctx,
-        path_session,
-        tokens,
-        n_token_count
-    )
+    with_ctx_mut("llama_state_save_file", ctx, false, |c| {
+        // SAFETY: a NUL-terminated path (llama.h contract); NULL refused.
+        let Some(path) = (unsafe { super::boundary::c_str(path_session) }) else {
+            return false;
+        };
+        let path = std::path::PathBuf::from(String::from_utf8_lossy(path.to_bytes()).into_owned());
+        // SAFETY: tokens holds n_token_count entries (llama.h contract).
+        let Some(toks) = (unsafe { slice(tokens, n_token_count) }) else {
+            return false;
+        };
+        match c.ctx.state_save_file(&path, toks) {
+            Ok(()) => true,
+            Err(e) => {
+                log_error!("llama_state_save_file: {e}");
+                false
+            }
+        }
+    })
 }
 
 /// `llama_save_session_file` (not supported yet). Deprecated in llama.h.
@@ -585,14 +608,7 @@ pub unsafe extern "C" fn llama_save_session_file(
     tokens: *const llama_token,
     n_token_count: usize,
 ) -> bool {
-    unsupported!(
-        "llama_save_session_file",
-        false,
-        ctx,
-        path_session,
-        tokens,
-        n_token_count
-    )
+    llama_state_save_file(ctx, path_session, tokens, n_token_count)
 }
 
 /// `llama_state_seq_get_size` (not supported yet).
