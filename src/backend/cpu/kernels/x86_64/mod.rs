@@ -44,12 +44,14 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
         // `vec_dot`s, which upstream also runs on AVX-512 machines; Q8 activation rounding then
         // amplifies 1e-7 differences into different greedy tokens at near-ties (gemma3-Q8_0,
         // llama3-Q8_0 in the reference corpus). Decoding therefore keeps the AVX2 row kernels
-        // unless FERROLLAMA_AVX512_GEMV=1 asks for the faster, less upstream-like ones.
+        // unless FERROLLAMA_AVX512_GEMV=1 asks for the faster, less upstream-like ones. (The same
+        // holds for the f32/f16/bf16 row kernels: a seeded dist sampler on qwen2-F32 flipped a
+        // draw at its second token with them.)
         if std::env::var_os("FERROLLAMA_AVX512_GEMV").is_some_and(|v| v == "1") {
             avx512_gemv::register(&mut set);
             avx512_kgemv::register(&mut set);
+            avx512_float::register(&mut set);
         }
-        avx512_float::register(&mut set);
         t.isa = super::Isa::Avx512Vnni;
         // Below these many activation rows the row kernels win (the tile unpacking is paid
         // once per 16 weight rows and must be spread over enough activation rows); measured
