@@ -12,11 +12,11 @@
 //! generated `unicode_data.rs` / `pretok_table.rs` (tables taken from upstream by scripts).
 
 //!
-//! Speed (1 MB of mixed text, the vocab's own vector inputs repeated; best of 3, 2 busy cores):
-//! ours in-process via `examples/02_tokenize --bench 3`, upstream 0.3.36 via ctypes
-//! (`scripts/bench_tokenize.py`), identical token checksums: llama-bpe 116 vs 305 ms, qwen2 261 vs
-//! 416, gpt-2 190 vs 513, deepseek-coder 233 vs 1214, deepseek-llm 271 vs 1903, llama-spm 267 vs
-//! 787, phi-3 360 vs 661, bert-bge 107 vs 167, starcoder 250 vs 476.
+//! Speed: `llama_tokenize` on 1 MB of mixed text (each vocab's vector inputs repeated), best of
+//! 3, both libraries through the C API with `scripts/bench_tokenize.py` one after the other,
+//! identical token checksums (ours / upstream 0.3.36, ms): llama-bpe 46/91, qwen2 82/163,
+//! gpt-2 77/147, mpt 78/210, starcoder 77/165, refact 78/162, deepseek-coder 98/390,
+//! deepseek-llm 113/607, llama-spm 113/238, phi-3 111/240, bert-bge 38/71.
 
 #![forbid(unsafe_code)]
 

@@ -11,19 +11,30 @@ fn is_chinese_char(c: u32) -> bool {
         0x2B740..=0x2B81F | 0x2B920..=0x2CEAF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
 }
 
-/// Normalise and split into words (upstream's `preprocess`).
-pub(crate) fn preprocess(text: &[u8], lowercase: bool, strip_accents: bool) -> Vec<Vec<u8>> {
+/// Normalise and split into words (upstream's `preprocess`): the words' bytes in one buffer and
+/// their `(start, end)` spans (no empty words).
+pub(crate) fn preprocess(
+    text: &[u8],
+    lowercase: bool,
+    strip_accents: bool,
+) -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut cpts = cpts_from_utf8(text);
     if strip_accents {
         cpts = normalize_nfd(&cpts);
     }
-    let mut words: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut buf = Vec::with_capacity(text.len() + 8);
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let close = |buf: &Vec<u8>, start: &mut usize, spans: &mut Vec<(usize, usize)>| {
+        if buf.len() > *start {
+            spans.push((*start, buf.len()));
+        }
+        *start = buf.len();
+    };
     for c in cpts {
         let f = cpt_flags(c);
         if f.is_whitespace() {
-            if words.last().is_some_and(|w| !w.is_empty()) {
-                words.push(Vec::new());
-            }
+            close(&buf, &mut start, &mut spans);
             continue;
         }
         if c == 0 || c == 0xFFFD || f.is_control() {
@@ -32,36 +43,27 @@ pub(crate) fn preprocess(text: &[u8], lowercase: bool, strip_accents: bool) -> V
         if strip_accents && f.is_accent_mark() {
             continue;
         }
-        let mut s = Vec::with_capacity(4);
-        push_utf8(&mut s, if lowercase { to_lower(c) } else { c });
+        let c2 = if lowercase { to_lower(c) } else { c };
         if f.is_punctuation() || (c < 0x7F && f.is_symbol()) || is_chinese_char(c) {
-            if words.last().is_some_and(|w| !w.is_empty()) {
-                words.push(Vec::new());
-            }
-            if let Some(w) = words.last_mut() {
-                *w = s;
-            }
-            words.push(Vec::new());
-        } else if let Some(w) = words.last_mut() {
-            w.extend_from_slice(&s);
+            close(&buf, &mut start, &mut spans);
+            push_utf8(&mut buf, c2);
+            close(&buf, &mut start, &mut spans);
+        } else {
+            push_utf8(&mut buf, c2);
         }
     }
-    if words.last().is_some_and(|w| w.is_empty()) {
-        words.pop();
-    }
-    words
+    close(&buf, &mut start, &mut spans);
+    (buf, spans)
 }
 
 /// Tokenize one raw-text fragment, appending to `out`.
 pub(crate) fn tokenize(v: &Vocab, text: &[u8], out: &mut Vec<i32>) {
-    let words = preprocess(text, v.normalizer_lowercase, v.normalizer_strip_accents);
-    for word in words {
-        if word.is_empty() {
-            continue;
-        }
-        let mut w1 = Vec::with_capacity(word.len() + 3);
+    let (buf, spans) = preprocess(text, v.normalizer_lowercase, v.normalizer_strip_accents);
+    let mut w1 = Vec::with_capacity(64);
+    for (ws, we) in spans {
+        w1.clear();
         w1.extend_from_slice("\u{2581}".as_bytes());
-        w1.extend_from_slice(&word);
+        w1.extend_from_slice(&buf[ws..we]);
         let n = w1.len();
         let before = out.len();
         let mut i = 0;
