@@ -67,6 +67,15 @@ fn writer_round_trips_every_value_type() {
 }
 
 #[test]
+fn version_2_files_parse_like_version_3() {
+    // v2 and v3 share the layout (64-bit counts); v3 only added big-endian files.
+    let v2 = patch(&sample_file(), 4, &2u32.to_le_bytes());
+    let g = GgufFile::parse_bytes("v2", v2).unwrap();
+    assert_eq!(g.version(), 2);
+    assert_eq!(g.tensors().len(), 3);
+}
+
+#[test]
 fn every_strict_prefix_is_an_error() {
     let bytes = sample_file();
     for n in 0..bytes.len() {
