@@ -550,7 +550,7 @@ fn oracle_folder_matches_upstream() {
         .map(|b| f32s(&b));
     let n_per_row = imatrix.as_ref().map_or(N_PER_ROW, |w| w.len());
     assert!(
-        !x.is_empty() && x.len() % n_per_row == 0,
+        !x.is_empty() && x.len().is_multiple_of(n_per_row),
         "input.f32: {} values",
         x.len()
     );

@@ -85,7 +85,7 @@ impl KvStorage {
                 continue;
             }
             let kr = hp.n_embd_k_gqa(il) as u64;
-            if kr % type_k.block_size() as u64 != 0 {
+            if !kr.is_multiple_of(type_k.block_size() as u64) {
                 return Err(Error::unsupported(format!(
                     "K cache type {} needs rows that are a multiple of {} (have {kr})",
                     type_k.name(),
@@ -97,7 +97,7 @@ impl KvStorage {
             k += align_up(type_k.row_size(kr)? as usize * size as usize);
             if !hp.is_mla() {
                 let vr = hp.n_embd_v_gqa(il) as u64;
-                if vr % type_v.block_size() as u64 != 0 {
+                if !vr.is_multiple_of(type_v.block_size() as u64) {
                     return Err(Error::unsupported(format!(
                         "V cache type {} needs rows that are a multiple of {}",
                         type_v.name(),

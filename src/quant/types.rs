@@ -95,7 +95,7 @@ impl GgmlType {
     /// the block size or the size overflows.
     pub fn row_size(self, n: u64) -> Result<u64> {
         let blck = self.block_size() as u64;
-        if n % blck != 0 {
+        if !n.is_multiple_of(blck) {
             return Err(Error::format(format!(
                 "{} row of {n} elements is not a multiple of the block size {blck}",
                 self.name()

@@ -90,7 +90,7 @@ pub unsafe fn row_from_f32(ty: GgmlType, src: &[f32], dst: *mut u8) -> bool {
             true
         }
         t if t.is_quantized() => {
-            if n % t.block_size() != 0 {
+            if !n.is_multiple_of(t.block_size()) {
                 return false;
             }
             let d = std::slice::from_raw_parts_mut(dst, t.type_size() * (n / t.block_size()));

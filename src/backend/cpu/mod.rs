@@ -326,7 +326,7 @@ fn validate(
             plan.size
         )));
     }
-    if (arena.as_ptr() as usize) % plan.alignment.max(1) != 0 {
+    if !(arena.as_ptr() as usize).is_multiple_of(plan.alignment.max(1)) {
         return Err(Error::invalid(format!(
             "arena is not aligned to {}",
             plan.alignment
@@ -358,7 +358,7 @@ fn validate(
                     )));
                 }
                 let al = t.ty.type_size().min(8);
-                if (d.as_ptr() as usize) % al != 0 {
+                if !(d.as_ptr() as usize).is_multiple_of(al) {
                     return Err(Error::invalid(format!(
                         "input {}: bytes not aligned to {al}",
                         t.name
@@ -367,7 +367,7 @@ fn validate(
             }
             Storage::Weight(Some(d)) if !t.ty.is_quantized() => {
                 let al = t.ty.type_size().min(8);
-                if (d.as_ptr() as usize) % al != 0 {
+                if !(d.as_ptr() as usize).is_multiple_of(al) {
                     return Err(Error::invalid(format!(
                         "weight {}: bytes not aligned to {al}",
                         t.name

@@ -317,7 +317,7 @@ impl Sampler for Foreign {
         let new = arr.data.cast::<TokenData>();
         let off = (new as usize).wrapping_sub(base as usize) / std::mem::size_of::<TokenData>();
         let inside = (new as usize) >= (base as usize)
-            && (new as usize - base as usize) % std::mem::size_of::<TokenData>() == 0
+            && (new as usize - base as usize).is_multiple_of(std::mem::size_of::<TokenData>())
             && off <= len
             && arr.size <= len - off;
         if inside {

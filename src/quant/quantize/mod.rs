@@ -163,7 +163,7 @@ fn check_rows(
             ty.name()
         )));
     }
-    if n_per_row == 0 || src_len % n_per_row != 0 {
+    if n_per_row == 0 || !src_len.is_multiple_of(n_per_row) {
         return Err(Error::invalid(format!(
             "{what}: {src_len} values are not a whole number of rows of {n_per_row}"
         )));

@@ -121,7 +121,7 @@ unsafe fn q8_k_rows(x: *const f32, k: usize, y: *mut u8) {
 /// Checks `src`/`dst` for a row of `block`-element blocks of `bytes` bytes each.
 fn fits(src: &[f32], dst: &[u8], block: usize, bytes: usize) {
     assert!(
-        src.len() % block == 0 && dst.len() >= src.len() / block * bytes,
+        src.len().is_multiple_of(block) && dst.len() >= src.len() / block * bytes,
         "quantizer called with a ragged row or a short buffer"
     );
 }
