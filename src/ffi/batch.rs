@@ -1,5 +1,5 @@
 //! `llama_batch` helpers (`llama_batch_init`, `llama_batch_free`, `llama_batch_get_one`) and the
-//! extended batch API (`llama_batch_ext_*`). (Created by the ffi helper; owned by the model helper
+//! extended batch API (`llama_batch_ext_*`, `llama_process`; the batch itself is `batch_ext::BatchExt`). (Created by the ffi helper; owned by the model helper
 //! from then on.)
 //!
 //! `llama_batch_init` allocates with the C allocator (`malloc`), because callers change
@@ -11,7 +11,9 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 
+use super::batch_ext::{AddError, BatchExt};
 use super::boundary::{ffi_guard, unsupported};
+use super::context::{ctx_mut, decode_view};
 use super::log::log_error;
 use super::types::*;
 
@@ -134,74 +136,156 @@ pub unsafe extern "C" fn llama_batch_free(batch: llama_batch) {
     })
 }
 
-/// `llama_batch_ext_init` (not supported yet).
+/// # Safety
+/// `p` must be NULL or a pointer returned by `llama_batch_ext_init` and not yet freed.
+unsafe fn ext_mut<'a>(p: *mut llama_batch_ext) -> Option<&'a mut BatchExt> {
+    // SAFETY: per the function contract, a non-NULL pointer is a live boxed BatchExt.
+    unsafe { (p as *mut BatchExt).as_mut() }
+}
+
+/// Reads `embd.n_embd` floats of the first row of `embd`, or `None` when it is unusable.
+///
+/// # Safety
+/// `embd.data` must point at `n_rows * n_embd` floats when non-NULL (llama.h contract).
+unsafe fn embd_row<'a>(embd: &llama_embd) -> Option<&'a [f32]> {
+    if embd.data.is_null() || embd.n_rows != 1 || embd.n_embd == 0 {
+        return None;
+    }
+    // SAFETY: per the function contract.
+    Some(unsafe { std::slice::from_raw_parts(embd.data, embd.n_embd) })
+}
+
+/// `llama_batch_ext_init`: an empty batch sized by the context (`n_batch` entries).
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_init(ctx: *mut llama_context) -> *mut llama_batch_ext {
-    unsupported!("llama_batch_ext_init", std::ptr::null_mut(), ctx)
+    ffi_guard!("llama_batch_ext_init", ptr::null_mut(), {
+        // SAFETY: llama.h requires a live context; NULL is refused.
+        let Some(c) = (unsafe { ctx_mut(ctx) }) else {
+            log_error!("llama_batch_ext_init: ctx is NULL");
+            return ptr::null_mut();
+        };
+        let b = BatchExt::new(
+            c.ctx.n_batch() as usize,
+            c.ctx.model().n_embd().max(0) as usize,
+            c.ctx.n_seq_max() as i32,
+        );
+        Box::into_raw(Box::new(b)) as *mut llama_batch_ext
+    })
 }
 
-/// `llama_batch_ext_free` (not supported yet).
+/// `llama_batch_ext_free` (NULL is a no-op).
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_free(batch: *mut llama_batch_ext) {
-    unsupported!("llama_batch_ext_free", (), batch)
+    ffi_guard!("llama_batch_ext_free", (), {
+        if !batch.is_null() {
+            // SAFETY: a non-NULL batch came from Box::into_raw in llama_batch_ext_init.
+            drop(unsafe { Box::from_raw(batch as *mut BatchExt) });
+        }
+    })
 }
 
-/// `llama_batch_ext_clear` (not supported yet).
+/// `llama_batch_ext_clear`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_clear(batch: *mut llama_batch_ext) {
-    unsupported!("llama_batch_ext_clear", (), batch)
+    ffi_guard!("llama_batch_ext_clear", (), {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        if let Some(b) = unsafe { ext_mut(batch) } {
+            b.clear();
+        }
+    })
 }
 
-/// `llama_batch_ext_add` (not supported yet).
+fn add_result(name: &str, r: Result<i32, AddError>) -> i32 {
+    r.unwrap_or_else(|e| {
+        log_error!("{name}: {e:?}");
+        e.code()
+    })
+}
+
+/// `llama_batch_ext_add`: an entry with no token id and no embedding yet.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_add(
     batch: *mut llama_batch_ext,
     seq_id: llama_seq_id,
 ) -> i32 {
-    unsupported!("llama_batch_ext_add", -1, batch, seq_id)
+    ffi_guard!("llama_batch_ext_add", -1, {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        let Some(b) = (unsafe { ext_mut(batch) }) else {
+            return -1;
+        };
+        add_result("llama_batch_ext_add", b.add(seq_id, LLAMA_TOKEN_NULL))
+    })
 }
 
-/// `llama_batch_ext_add_token` (not supported yet).
+/// `llama_batch_ext_add_token`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_add_token(
     batch: *mut llama_batch_ext,
     seq_id: llama_seq_id,
     id: llama_token,
 ) -> i32 {
-    unsupported!("llama_batch_ext_add_token", -1, batch, seq_id, id)
+    ffi_guard!("llama_batch_ext_add_token", -1, {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        let Some(b) = (unsafe { ext_mut(batch) }) else {
+            return -1;
+        };
+        if id < 0 {
+            return AddError::InvalidToken.code();
+        }
+        add_result("llama_batch_ext_add_token", b.add(seq_id, id))
+    })
 }
 
-/// `llama_batch_ext_add_embd` (not supported yet).
+/// `llama_batch_ext_add_embd`: an entry carrying one embedding row.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_add_embd(
     batch: *mut llama_batch_ext,
     seq_id: llama_seq_id,
     embd: llama_embd,
 ) -> i32 {
-    unsupported!("llama_batch_ext_add_embd", -1, batch, seq_id, embd)
+    ffi_guard!("llama_batch_ext_add_embd", -1, {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        let Some(b) = (unsafe { ext_mut(batch) }) else {
+            return -1;
+        };
+        // SAFETY: embd describes caller memory (llama.h contract).
+        let Some(row) = (unsafe { embd_row(&embd) }) else {
+            return AddError::InvalidToken.code();
+        };
+        add_result("llama_batch_ext_add_embd", b.add_embd(seq_id, row))
+    })
 }
 
-/// `llama_batch_ext_add_seq` (not supported yet).
+/// `llama_batch_ext_add_seq`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_add_seq(
     batch: *mut llama_batch_ext,
     idx: i32,
     seq_id: llama_seq_id,
 ) -> bool {
-    unsupported!("llama_batch_ext_add_seq", false, batch, idx, seq_id)
+    ffi_guard!("llama_batch_ext_add_seq", false, {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        unsafe { ext_mut(batch) }.is_some_and(|b| b.add_seq(idx, seq_id))
+    })
 }
 
-/// `llama_batch_ext_set_embd_token` (not supported yet).
+/// `llama_batch_ext_set_embd_token`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_set_embd_token(
     batch: *mut llama_batch_ext,
     idx: i32,
     embd: llama_embd,
 ) -> bool {
-    unsupported!("llama_batch_ext_set_embd_token", false, batch, idx, embd)
+    ffi_guard!("llama_batch_ext_set_embd_token", false, {
+        // SAFETY: a live batch or NULL; embd describes caller memory (llama.h contract).
+        match (unsafe { ext_mut(batch) }, unsafe { embd_row(&embd) }) {
+            (Some(b), Some(row)) => b.set_embd(idx, row),
+            _ => false,
+        }
+    })
 }
 
-/// `llama_batch_ext_set_embd_state` (not supported yet).
+/// `llama_batch_ext_set_embd_state` (not supported yet: no architecture here carries state).
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_set_embd_state(
     batch: *mut llama_batch_ext,
@@ -211,38 +295,74 @@ pub unsafe extern "C" fn llama_batch_ext_set_embd_state(
     unsupported!("llama_batch_ext_set_embd_state", false, batch, idx, embd)
 }
 
-/// `llama_batch_ext_set_output_embd` (not supported yet).
+/// `llama_batch_ext_set_output_embd` (the same flag as the output logits, as upstream).
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_set_output_embd(
     batch: *mut llama_batch_ext,
     idx: i32,
     value: bool,
 ) -> bool {
-    unsupported!("llama_batch_ext_set_output_embd", false, batch, idx, value)
+    ffi_guard!("llama_batch_ext_set_output_embd", false, {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        unsafe { ext_mut(batch) }.is_some_and(|b| b.set_output(idx, value))
+    })
 }
 
-/// `llama_batch_ext_set_output_logits` (not supported yet).
+/// `llama_batch_ext_set_output_logits`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_set_output_logits(
     batch: *mut llama_batch_ext,
     idx: i32,
     value: bool,
 ) -> bool {
-    unsupported!(
-        "llama_batch_ext_set_output_logits",
-        false,
-        batch,
-        idx,
-        value
-    )
+    ffi_guard!("llama_batch_ext_set_output_logits", false, {
+        // SAFETY: a live batch or NULL (llama.h contract).
+        unsafe { ext_mut(batch) }.is_some_and(|b| b.set_output(idx, value))
+    })
 }
 
-/// `llama_batch_ext_set_pos` (not supported yet).
+/// `llama_batch_ext_set_pos` (one position per entry: no M-RoPE model is supported).
 #[no_mangle]
 pub unsafe extern "C" fn llama_batch_ext_set_pos(
     batch: *mut llama_batch_ext,
     idx: i32,
     pos: *const llama_pos,
 ) -> bool {
-    unsupported!("llama_batch_ext_set_pos", false, batch, idx, pos)
+    ffi_guard!("llama_batch_ext_set_pos", false, {
+        if pos.is_null() {
+            return false;
+        }
+        // SAFETY: pos points at least one position (llama.h contract); batch is live or NULL.
+        let p = unsafe { *pos };
+        unsafe { ext_mut(batch) }.is_some_and(|b| b.set_pos(idx, p))
+    })
+}
+
+/// `llama_process`: decodes (or encodes) an extended batch; return values as `llama_decode`.
+#[no_mangle]
+pub unsafe extern "C" fn llama_process(
+    ctx: *mut llama_context,
+    r#type: llama_process_type,
+    batch: *mut llama_batch_ext,
+) -> i32 {
+    ffi_guard!("llama_process", -3, {
+        // SAFETY: llama.h requires a live context and batch; NULL is refused.
+        let (Some(c), Some(b)) = (unsafe { ctx_mut(ctx) }, unsafe { ext_mut(batch) }) else {
+            log_error!("llama_process: ctx or batch is NULL");
+            return -1;
+        };
+        if r#type != LLAMA_PROCESS_TYPE_DECODE {
+            log_error!("not supported yet: llama_process with type {}", r#type);
+            return -1;
+        }
+        let mut pos = Vec::new();
+        let view = match b.view(&mut pos) {
+            Ok(v) => v,
+            Err(e) => {
+                log_error!("llama_process: {e}");
+                return -1;
+            }
+        };
+        decode_view(c, &view, "llama_process")
+    })
 }

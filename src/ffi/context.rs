@@ -757,28 +757,23 @@ pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batc
                 return -1;
             }
         };
-        match c.ctx.decode(&view) {
-            Ok(r) => r,
-            Err(e) => {
-                log_error!("llama_decode: {e}");
-                if e.kind == crate::error::ErrorKind::InvalidArgument {
-                    -1
-                } else {
-                    -3
-                }
-            }
-        }
+        decode_view(c, &view, "llama_decode")
     })
 }
 
-/// `llama_process` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_process(
-    ctx: *mut llama_context,
-    r#type: llama_process_type,
-    batch: *mut llama_batch_ext,
-) -> i32 {
-    unsupported!("llama_process", -1, ctx, r#type, batch)
+/// Runs one decode and maps errors to llama.h's codes (-1 invalid input, -3 fatal).
+pub(crate) fn decode_view(c: &mut LlamaContext, view: &BatchView<'_>, name: &str) -> i32 {
+    match c.ctx.decode(view) {
+        Ok(r) => r,
+        Err(e) => {
+            log_error!("{name}: {e}");
+            if e.kind == crate::error::ErrorKind::InvalidArgument {
+                -1
+            } else {
+                -3
+            }
+        }
+    }
 }
 
 /// `llama_set_n_threads` (not supported yet).

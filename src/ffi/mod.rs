@@ -48,6 +48,7 @@ pub mod log;
 pub mod types;
 
 pub mod batch;
+mod batch_ext;
 pub mod chat;
 pub mod context;
 pub mod ggml;
