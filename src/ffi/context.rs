@@ -186,7 +186,7 @@ pub unsafe extern "C" fn llama_detach_threadpool(ctx: *mut llama_context) {
     unsupported!("llama_detach_threadpool", (), ctx)
 }
 
-/// `llama_init_from_model` (not supported yet).
+/// `llama_init_from_model`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_init_from_model(
     model: *mut llama_model,
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn llama_new_context_with_model(
     llama_init_from_model(model, params)
 }
 
-/// `llama_free` (not supported yet).
+/// `llama_free`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_free(ctx: *mut llama_context) {
     ffi_guard!("llama_free", (), {
@@ -242,31 +242,31 @@ pub unsafe extern "C" fn llama_free(ctx: *mut llama_context) {
     })
 }
 
-/// `llama_n_ctx` (not supported yet).
+/// `llama_n_ctx`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ctx(ctx: *const llama_context) -> u32 {
     with_ctx("llama_n_ctx", ctx, 0, |c| c.ctx.n_ctx())
 }
 
-/// `llama_n_ctx_seq` (not supported yet).
+/// `llama_n_ctx_seq`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ctx_seq(ctx: *const llama_context) -> u32 {
     with_ctx("llama_n_ctx_seq", ctx, 0, |c| c.ctx.n_ctx_seq())
 }
 
-/// `llama_n_batch` (not supported yet).
+/// `llama_n_batch`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_batch(ctx: *const llama_context) -> u32 {
     with_ctx("llama_n_batch", ctx, 0, |c| c.ctx.n_batch())
 }
 
-/// `llama_n_ubatch` (not supported yet).
+/// `llama_n_ubatch`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_ubatch(ctx: *const llama_context) -> u32 {
     with_ctx("llama_n_ubatch", ctx, 0, |c| c.ctx.n_ubatch())
 }
 
-/// `llama_n_seq_max` (not supported yet).
+/// `llama_n_seq_max`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_seq_max(ctx: *const llama_context) -> u32 {
     with_ctx("llama_n_seq_max", ctx, 0, |c| c.ctx.n_seq_max())
@@ -278,13 +278,13 @@ pub unsafe extern "C" fn llama_n_rs_seq(ctx: *const llama_context) -> u32 {
     unsupported!("llama_n_rs_seq", 0, ctx)
 }
 
-/// `llama_get_model` (not supported yet).
+/// `llama_get_model`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_model(ctx: *const llama_context) -> *const llama_model {
     with_ctx("llama_get_model", ctx, std::ptr::null(), |c| c.model)
 }
 
-/// `llama_get_memory` (not supported yet).
+/// `llama_get_memory`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_memory(ctx: *const llama_context) -> llama_memory_t {
     // the memory handle is the context itself
@@ -293,7 +293,7 @@ pub unsafe extern "C" fn llama_get_memory(ctx: *const llama_context) -> llama_me
     })
 }
 
-/// `llama_pooling_type` (not supported yet).
+/// `llama_pooling_type`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_pooling_type(ctx: *const llama_context) -> llama_pooling_type {
     with_ctx(
@@ -344,13 +344,13 @@ pub unsafe extern "C" fn llama_set_adapter_cvec(
     )
 }
 
-/// `llama_memory_clear` (not supported yet).
+/// `llama_memory_clear`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_clear(mem: llama_memory_t, data: bool) {
     with_mem("llama_memory_clear", mem, (), |c| c.ctx.memory_clear(data))
 }
 
-/// `llama_memory_seq_rm` (not supported yet).
+/// `llama_memory_seq_rm`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_rm(
     mem: llama_memory_t,
@@ -363,7 +363,7 @@ pub unsafe extern "C" fn llama_memory_seq_rm(
     })
 }
 
-/// `llama_memory_seq_cp` (not supported yet).
+/// `llama_memory_seq_cp`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_cp(
     mem: llama_memory_t,
@@ -377,7 +377,7 @@ pub unsafe extern "C" fn llama_memory_seq_cp(
     })
 }
 
-/// `llama_memory_seq_keep` (not supported yet).
+/// `llama_memory_seq_keep`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_keep(mem: llama_memory_t, seq_id: llama_seq_id) {
     with_mem("llama_memory_seq_keep", mem, (), |c| {
@@ -385,7 +385,7 @@ pub unsafe extern "C" fn llama_memory_seq_keep(mem: llama_memory_t, seq_id: llam
     })
 }
 
-/// `llama_memory_seq_add` (not supported yet).
+/// `llama_memory_seq_add`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_add(
     mem: llama_memory_t,
@@ -399,7 +399,7 @@ pub unsafe extern "C" fn llama_memory_seq_add(
     })
 }
 
-/// `llama_memory_seq_div` (not supported yet).
+/// `llama_memory_seq_div`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_div(
     mem: llama_memory_t,
@@ -413,7 +413,7 @@ pub unsafe extern "C" fn llama_memory_seq_div(
     })
 }
 
-/// `llama_memory_seq_pos_min` (not supported yet).
+/// `llama_memory_seq_pos_min`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_pos_min(
     mem: llama_memory_t,
@@ -424,7 +424,7 @@ pub unsafe extern "C" fn llama_memory_seq_pos_min(
     })
 }
 
-/// `llama_memory_seq_pos_max` (not supported yet).
+/// `llama_memory_seq_pos_max`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_seq_pos_max(
     mem: llama_memory_t,
@@ -435,7 +435,7 @@ pub unsafe extern "C" fn llama_memory_seq_pos_max(
     })
 }
 
-/// `llama_memory_can_shift` (not supported yet).
+/// `llama_memory_can_shift`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_memory_can_shift(mem: llama_memory_t) -> bool {
     with_mem("llama_memory_can_shift", mem, false, |c| {
@@ -443,7 +443,7 @@ pub unsafe extern "C" fn llama_memory_can_shift(mem: llama_memory_t) -> bool {
     })
 }
 
-/// `llama_state_get_size` (not supported yet).
+/// `llama_state_get_size`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_state_get_size(ctx: *mut llama_context) -> usize {
     with_ctx_mut("llama_state_get_size", ctx, 0, |c| c.ctx.state_save().len())
@@ -455,7 +455,7 @@ pub unsafe extern "C" fn llama_get_state_size(ctx: *mut llama_context) -> usize 
     llama_state_get_size(ctx)
 }
 
-/// `llama_state_get_data` (not supported yet).
+/// `llama_state_get_data`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_state_get_data(
     ctx: *mut llama_context,
@@ -491,7 +491,7 @@ pub unsafe extern "C" fn llama_copy_state_data(ctx: *mut llama_context, dst: *mu
     })
 }
 
-/// `llama_state_set_data` (not supported yet).
+/// `llama_state_set_data`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_state_set_data(
     ctx: *mut llama_context,
@@ -519,7 +519,7 @@ pub unsafe extern "C" fn llama_set_state_data(ctx: *mut llama_context, src: *con
     unsupported!("llama_set_state_data", 0, ctx, src)
 }
 
-/// `llama_state_load_file` (not supported yet).
+/// `llama_state_load_file`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_state_load_file(
     ctx: *mut llama_context,
@@ -572,7 +572,7 @@ pub unsafe extern "C" fn llama_load_session_file(
     )
 }
 
-/// `llama_state_save_file` (not supported yet).
+/// `llama_state_save_file`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_state_save_file(
     ctx: *mut llama_context,
@@ -734,13 +734,13 @@ pub unsafe extern "C" fn llama_state_seq_set_data_ext(
     )
 }
 
-/// `llama_encode` (not supported yet).
+/// `llama_encode`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_encode(ctx: *mut llama_context, batch: llama_batch) -> i32 {
     llama_decode(ctx, batch)
 }
 
-/// `llama_decode` (not supported yet).
+/// `llama_decode`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batch) -> i32 {
     ffi_guard!("llama_decode", -3, {
@@ -776,7 +776,7 @@ pub(crate) fn decode_view(c: &mut LlamaContext, view: &BatchView<'_>, name: &str
     }
 }
 
-/// `llama_set_n_threads` (not supported yet).
+/// `llama_set_n_threads`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_n_threads(
     ctx: *mut llama_context,
@@ -788,7 +788,7 @@ pub unsafe extern "C" fn llama_set_n_threads(
     })
 }
 
-/// `llama_n_threads` (not supported yet).
+/// `llama_n_threads`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_threads(ctx: *mut llama_context) -> i32 {
     with_ctx_mut("llama_n_threads", ctx, -1, |c| {
@@ -796,7 +796,7 @@ pub unsafe extern "C" fn llama_n_threads(ctx: *mut llama_context) -> i32 {
     })
 }
 
-/// `llama_n_threads_batch` (not supported yet).
+/// `llama_n_threads_batch`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_threads_batch(ctx: *mut llama_context) -> i32 {
     with_ctx_mut("llama_n_threads_batch", ctx, -1, |c| {
@@ -804,7 +804,7 @@ pub unsafe extern "C" fn llama_n_threads_batch(ctx: *mut llama_context) -> i32 {
     })
 }
 
-/// `llama_set_embeddings` (not supported yet).
+/// `llama_set_embeddings`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_embeddings(ctx: *mut llama_context, embeddings: bool) {
     with_ctx_mut("llama_set_embeddings", ctx, (), |c| {
@@ -812,7 +812,7 @@ pub unsafe extern "C" fn llama_set_embeddings(ctx: *mut llama_context, embedding
     })
 }
 
-/// `llama_set_causal_attn` (not supported yet).
+/// `llama_set_causal_attn`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_causal_attn(ctx: *mut llama_context, causal_attn: bool) {
     with_ctx_mut("llama_set_causal_attn", ctx, (), |_| {
@@ -852,13 +852,13 @@ pub unsafe extern "C" fn llama_set_abort_callback(
     )
 }
 
-/// `llama_synchronize` (not supported yet).
+/// `llama_synchronize`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_synchronize(ctx: *mut llama_context) {
     with_ctx_mut("llama_synchronize", ctx, (), |_| ())
 }
 
-/// `llama_get_logits` (not supported yet).
+/// `llama_get_logits`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits(ctx: *mut llama_context) -> *mut f32 {
     with_ctx_mut("llama_get_logits", ctx, std::ptr::null_mut(), |c| {
@@ -866,7 +866,7 @@ pub unsafe extern "C" fn llama_get_logits(ctx: *mut llama_context) -> *mut f32 {
     })
 }
 
-/// `llama_get_logits_ith` (not supported yet).
+/// `llama_get_logits_ith`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
     with_ctx_mut(
@@ -883,7 +883,7 @@ pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -
     )
 }
 
-/// `llama_get_embeddings` (not supported yet).
+/// `llama_get_embeddings`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_embeddings(ctx: *mut llama_context) -> *mut f32 {
     with_ctx_mut("llama_get_embeddings", ctx, std::ptr::null_mut(), |c| {
@@ -896,7 +896,7 @@ pub unsafe extern "C" fn llama_get_embeddings(ctx: *mut llama_context) -> *mut f
     })
 }
 
-/// `llama_get_embeddings_ith` (not supported yet).
+/// `llama_get_embeddings_ith`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_embeddings_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
     with_ctx_mut(
@@ -913,7 +913,7 @@ pub unsafe extern "C" fn llama_get_embeddings_ith(ctx: *mut llama_context, i: i3
     )
 }
 
-/// `llama_get_embeddings_seq` (not supported yet).
+/// `llama_get_embeddings_seq`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_embeddings_seq(
     ctx: *mut llama_context,
@@ -1015,7 +1015,7 @@ pub unsafe extern "C" fn llama_perf_context_print(ctx: *const llama_context) {
     unsupported!("llama_perf_context_print", (), ctx)
 }
 
-/// `llama_perf_context_reset` (not supported yet).
+/// `llama_perf_context_reset`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_perf_context_reset(ctx: *mut llama_context) {
     with_ctx_mut("llama_perf_context_reset", ctx, (), |_| ())

@@ -122,7 +122,7 @@ pub unsafe extern "C" fn llama_load_model_from_file(
     llama_model_load_from_file(path_model, params)
 }
 
-/// `llama_model_load_from_file` (not supported yet).
+/// `llama_model_load_from_file`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_load_from_file(
     path_model: *const c_char,
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn llama_model_load_from_file_ptr(
     )
 }
 
-/// `llama_model_load_from_splits` (not supported yet).
+/// `llama_model_load_from_splits`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_load_from_splits(
     paths: *mut *const c_char,
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn llama_free_model(model: *mut llama_model) {
     llama_model_free(model)
 }
 
-/// `llama_model_free` (not supported yet).
+/// `llama_model_free`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_free(model: *mut llama_model) {
     ffi_guard!("llama_model_free", (), {
@@ -228,7 +228,7 @@ pub unsafe extern "C" fn llama_n_head(model: *const llama_model) -> i32 {
     llama_model_n_head(model)
 }
 
-/// `llama_model_get_vocab` (not supported yet).
+/// `llama_model_get_vocab`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_get_vocab(model: *const llama_model) -> *const llama_vocab {
     ffi_guard!("llama_model_get_vocab", std::ptr::null(), {
@@ -239,7 +239,7 @@ pub unsafe extern "C" fn llama_model_get_vocab(model: *const llama_model) -> *co
     })
 }
 
-/// `llama_model_rope_type` (not supported yet).
+/// `llama_model_rope_type`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_rope_type(model: *const llama_model) -> llama_rope_type {
     getter("llama_model_rope_type", model, LLAMA_ROPE_TYPE_NONE, |m| {
@@ -247,61 +247,61 @@ pub unsafe extern "C" fn llama_model_rope_type(model: *const llama_model) -> lla
     })
 }
 
-/// `llama_model_n_ctx_train` (not supported yet).
+/// `llama_model_n_ctx_train`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_ctx_train(model: *const llama_model) -> i32 {
     getter("llama_model_n_ctx_train", model, -1, |m| m.n_ctx_train())
 }
 
-/// `llama_model_n_embd` (not supported yet).
+/// `llama_model_n_embd`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_embd(model: *const llama_model) -> i32 {
     getter("llama_model_n_embd", model, -1, |m| m.n_embd())
 }
 
-/// `llama_model_n_embd_inp` (not supported yet).
+/// `llama_model_n_embd_inp`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_embd_inp(model: *const llama_model) -> i32 {
     getter("llama_model_n_embd_inp", model, -1, |m| m.n_embd())
 }
 
-/// `llama_model_n_embd_out` (not supported yet).
+/// `llama_model_n_embd_out`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_embd_out(model: *const llama_model) -> i32 {
     getter("llama_model_n_embd_out", model, -1, |m| m.n_embd())
 }
 
-/// `llama_model_n_layer` (not supported yet).
+/// `llama_model_n_layer`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_layer(model: *const llama_model) -> i32 {
     getter("llama_model_n_layer", model, -1, |m| m.n_layer())
 }
 
-/// `llama_model_n_layer_nextn` (not supported yet).
+/// `llama_model_n_layer_nextn`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_layer_nextn(model: *const llama_model) -> i32 {
     getter("llama_model_n_layer_nextn", model, -1, |_| 0)
 }
 
-/// `llama_model_n_head` (not supported yet).
+/// `llama_model_n_head`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_head(model: *const llama_model) -> i32 {
     getter("llama_model_n_head", model, -1, |m| m.n_head())
 }
 
-/// `llama_model_n_head_kv` (not supported yet).
+/// `llama_model_n_head_kv`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_head_kv(model: *const llama_model) -> i32 {
     getter("llama_model_n_head_kv", model, -1, |m| m.n_head_kv())
 }
 
-/// `llama_model_n_swa` (not supported yet).
+/// `llama_model_n_swa`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_swa(model: *const llama_model) -> i32 {
     getter("llama_model_n_swa", model, -1, |m| m.n_swa())
 }
 
-/// `llama_model_rope_freq_scale_train` (not supported yet).
+/// `llama_model_rope_freq_scale_train`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_rope_freq_scale_train(model: *const llama_model) -> f32 {
     getter("llama_model_rope_freq_scale_train", model, 0.0, |m| {
@@ -309,7 +309,7 @@ pub unsafe extern "C" fn llama_model_rope_freq_scale_train(model: *const llama_m
     })
 }
 
-/// `llama_model_n_cls_out` (not supported yet).
+/// `llama_model_n_cls_out`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_cls_out(model: *const llama_model) -> u32 {
     getter("llama_model_n_cls_out", model, 0, |_| 0)
@@ -321,7 +321,7 @@ pub unsafe extern "C" fn llama_model_cls_label(model: *const llama_model, i: u32
     unsupported!("llama_model_cls_label", std::ptr::null(), model, i)
 }
 
-/// `llama_model_meta_val_str` (not supported yet).
+/// `llama_model_meta_val_str`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_meta_val_str(
     model: *const llama_model,
@@ -352,7 +352,7 @@ pub unsafe extern "C" fn llama_model_meta_val_str(
     })
 }
 
-/// `llama_model_meta_count` (not supported yet).
+/// `llama_model_meta_count`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_meta_count(model: *const llama_model) -> i32 {
     getter("llama_model_meta_count", model, -1, |m| {
@@ -360,7 +360,7 @@ pub unsafe extern "C" fn llama_model_meta_count(model: *const llama_model) -> i3
     })
 }
 
-/// `llama_model_meta_key_by_index` (not supported yet).
+/// `llama_model_meta_key_by_index`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_meta_key_by_index(
     model: *const llama_model,
@@ -380,7 +380,7 @@ pub unsafe extern "C" fn llama_model_meta_key_by_index(
     })
 }
 
-/// `llama_model_meta_val_str_by_index` (not supported yet).
+/// `llama_model_meta_val_str_by_index`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_meta_val_str_by_index(
     model: *const llama_model,
@@ -400,7 +400,7 @@ pub unsafe extern "C" fn llama_model_meta_val_str_by_index(
     })
 }
 
-/// `llama_model_desc` (not supported yet).
+/// `llama_model_desc`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_desc(
     model: *const llama_model,
@@ -413,7 +413,7 @@ pub unsafe extern "C" fn llama_model_desc(
     })
 }
 
-/// `llama_model_ftype` (not supported yet).
+/// `llama_model_ftype`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_ftype(model: *const llama_model) -> llama_ftype {
     getter("llama_model_ftype", model, LLAMA_FTYPE_ALL_F32, |m| {
@@ -421,13 +421,13 @@ pub unsafe extern "C" fn llama_model_ftype(model: *const llama_model) -> llama_f
     })
 }
 
-/// `llama_model_size` (not supported yet).
+/// `llama_model_size`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_size(model: *const llama_model) -> u64 {
     getter("llama_model_size", model, 0, |m| m.size())
 }
 
-/// `llama_model_chat_template` (not supported yet).
+/// `llama_model_chat_template`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_chat_template(
     model: *const llama_model,
@@ -445,43 +445,43 @@ pub unsafe extern "C" fn llama_model_chat_template(
     })
 }
 
-/// `llama_model_n_params` (not supported yet).
+/// `llama_model_n_params`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_params(model: *const llama_model) -> u64 {
     getter("llama_model_n_params", model, 0, |m| m.n_params())
 }
 
-/// `llama_model_has_encoder` (not supported yet).
+/// `llama_model_has_encoder`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_has_encoder(model: *const llama_model) -> bool {
     getter("llama_model_has_encoder", model, false, |_| false)
 }
 
-/// `llama_model_has_decoder` (not supported yet).
+/// `llama_model_has_decoder`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_has_decoder(model: *const llama_model) -> bool {
     getter("llama_model_has_decoder", model, false, |_| true)
 }
 
-/// `llama_model_decoder_start_token` (not supported yet).
+/// `llama_model_decoder_start_token`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_decoder_start_token(model: *const llama_model) -> llama_token {
     getter("llama_model_decoder_start_token", model, -1, |_| -1)
 }
 
-/// `llama_model_is_recurrent` (not supported yet).
+/// `llama_model_is_recurrent`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_is_recurrent(model: *const llama_model) -> bool {
     getter("llama_model_is_recurrent", model, false, |_| false)
 }
 
-/// `llama_model_is_hybrid` (not supported yet).
+/// `llama_model_is_hybrid`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_is_hybrid(model: *const llama_model) -> bool {
     getter("llama_model_is_hybrid", model, false, |_| false)
 }
 
-/// `llama_model_is_diffusion` (not supported yet).
+/// `llama_model_is_diffusion`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_is_diffusion(model: *const llama_model) -> bool {
     getter("llama_model_is_diffusion", model, false, |_| false)
