@@ -18,6 +18,7 @@
 //! cache and compute arena — never changes after creation, and the counter is sealed.
 
 pub mod batch;
+pub mod devices;
 pub mod params;
 mod run;
 mod state;
@@ -63,6 +64,7 @@ pub struct Context {
     scratch: run::Scratch,
     n_vocab: usize,
     n_embd: usize,
+    devices: Option<devices::DeviceMemory>,
 }
 
 impl Context {
@@ -137,6 +139,7 @@ impl Context {
             scratch,
             n_vocab,
             n_embd,
+            devices: None,
         };
         if ctx.cparams.embeddings {
             ctx.embd = vec![0.0; n_batch * n_embd];
@@ -150,9 +153,17 @@ impl Context {
             0
         };
         ctx.arena = ctx.cpu.alloc_arena(size)?;
+        if let Some(w) = model.placed() {
+            ctx.devices = Some(devices::reserve(w, params, &ctx.cparams, size as u64)?);
+        }
         // the plan is the allocation: anything later is a bug, refused and counted
         counter.seal();
         Ok(ctx)
+    }
+
+    /// The memory plan of a context whose model is on simulated GPUs (`None`: host only).
+    pub fn device_plan(&self) -> Option<&crate::fit::MemoryPlan> {
+        self.devices.as_ref().map(|d| &d.plan)
     }
 
     /// The model.

@@ -302,6 +302,12 @@ fn apply_shift(
 pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     let model = ctx.model.clone();
     let core = model.core()?;
+    if model.placed().is_some_and(|w| !w.is_backed()) {
+        return Err(Error::unsupported(
+            "the model's weights are on accounting-only simulated devices \
+             (FERROLLAMA_SIM_BACKING=none): it can be planned and loaded, not decoded",
+        ));
+    }
     let Context {
         cparams: cp,
         cpu,

@@ -107,6 +107,8 @@ fn convert_params(p: &llama_context_params) -> Result<ContextParams> {
         yarn_beta_slow: p.yarn_beta_slow,
         yarn_orig_ctx: p.yarn_orig_ctx,
         swa_full: p.swa_full,
+        offload_kqv: p.offload_kqv,
+        op_offload: p.op_offload,
     })
 }
 

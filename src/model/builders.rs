@@ -121,12 +121,15 @@ pub struct Fwd<'g, 'a> {
 }
 
 impl<'g, 'a> Fwd<'g, 'a> {
-    /// A weight leaf backed by the model's mapping.
+    /// A weight leaf backed by the model's mapping or its GPU buffer (shape only when it lives
+    /// on an accounting-only simulated GPU: such a graph can be planned, not computed).
     pub fn wt(&mut self, w: &Wt) -> Result<TensorId> {
         let info = &self.m.gguf().tensors()[w.idx];
-        let data = self.m.gguf().tensor_data(info);
         let ne = &w.ne[..];
-        self.g.weight(&info.name, w.ty, ne, data)
+        match self.m.tensor_bytes(w.idx) {
+            Some(data) => self.g.weight(&info.name, w.ty, ne, data),
+            None => self.g.weight_meta(&info.name, w.ty, ne),
+        }
     }
 
     /// A required weight (error naming what is missing).

@@ -1,0 +1,171 @@
+//! A context's share of the memory plan on simulated GPUs.
+//!
+//! When the model's weights were placed on simulated GPUs ([`crate::model::placed`]), context
+//! creation computes the whole plan with [`crate::fit::plan::compute_plan`] — the same pure
+//! function the fit search asks — and allocates, on every GPU, exactly its non-weight
+//! categories (KV, compute arena, pipeline copies, scratch, staging), one buffer each, all or
+//! nothing: a failure frees what was taken (usage back to baseline), re-reads free memory,
+//! re-plans once, and otherwise names the device, the bytes needed and the bytes free. After
+//! that nothing is allocated on a GPU for the life of the context.
+//!
+//! The host column's compute arena is the engine's own worst-case plan (exact); a GPU's
+//! compute column comes from [`AnalyticOracle`] (an upper bound, labelled in the table), and
+//! the engine still runs every graph on the host CPU in host memory, so the GPU buffers for
+//! KV and compute are reserved and accounted, not yet computed in.
+
+use crate::backend::sim::{SimBuffer, SimDevice};
+use crate::error::{Error, Result};
+use crate::fit::oracle::{AnalyticOracle, ArenaBytes, ArenaOracle, ArenaShape, DeviceWork};
+use crate::fit::plan::{compute_plan, default_copies, Category, MemoryPlan, PlanInput};
+use crate::fit::{CtxParams, DeviceDesc, ModelDesc};
+use crate::model::placed::PlacedWeights;
+
+use super::params::{CParams, ContextParams};
+
+/// The GPU buffers a context holds, and the plan they came from.
+pub struct DeviceMemory {
+    /// The plan (GPUs in order, then the host).
+    pub plan: MemoryPlan,
+    buffers: Vec<(usize, Category, SimBuffer)>,
+}
+
+impl std::fmt::Debug for DeviceMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceMemory")
+            .field("buffers", &self.buffers.len())
+            .finish()
+    }
+}
+
+impl DeviceMemory {
+    /// Bytes this context holds on GPU `d`.
+    pub fn bytes_on(&self, d: usize) -> u64 {
+        self.buffers
+            .iter()
+            .filter(|(i, _, _)| *i == d)
+            .map(|(_, _, b)| b.size())
+            .sum()
+    }
+}
+
+/// The engine's host arena for the host's work, the analytic bound for a GPU's.
+struct HostExact {
+    host_arena: u64,
+}
+
+impl ArenaOracle for HostExact {
+    fn arena_bytes(&self, model: &ModelDesc, work: &DeviceWork, shape: &ArenaShape) -> ArenaBytes {
+        if work.is_host {
+            ArenaBytes {
+                compute: self.host_arena,
+                scratch: 0,
+            }
+        } else {
+            AnalyticOracle.arena_bytes(model, work, shape)
+        }
+    }
+}
+
+/// The plan's context parameters for a resolved context.
+fn ctx_params(p: &ContextParams, cp: &CParams) -> CtxParams {
+    CtxParams {
+        n_ctx: cp.n_ctx,
+        n_batch: cp.n_batch,
+        n_ubatch: cp.n_ubatch,
+        n_seq_max: cp.n_seq_max,
+        type_k: cp.type_k,
+        type_v: cp.type_v,
+        flash_attn: cp.flash_attn,
+        offload_kqv: p.offload_kqv,
+        kv_unified: true,
+        swa_full: p.swa_full,
+        embeddings: cp.embeddings,
+        n_outputs_max: 0,
+        op_offload: p.op_offload,
+    }
+}
+
+/// GPUs as the plan sees them before this model and context: free now plus the model's
+/// own weights (which the plan counts again).
+fn describe(w: &PlacedWeights) -> Vec<DeviceDesc> {
+    w.gpus
+        .iter()
+        .zip(&w.planned)
+        .map(|(d, &mine)| {
+            let mut desc = DeviceDesc::new(d.name(), d.budget()).with_margin(0);
+            desc.free = d.free().saturating_add(mine);
+            desc
+        })
+        .collect()
+}
+
+fn plan(w: &PlacedWeights, p: &ContextParams, cp: &CParams, host_arena: u64) -> Result<MemoryPlan> {
+    let ctx = ctx_params(p, cp);
+    let gpus = describe(w);
+    let host = DeviceDesc::new("CPU", u64::MAX);
+    let oracle = HostExact { host_arena };
+    let inp = PlanInput {
+        model: &w.desc,
+        ctx: &ctx,
+        gpus: &gpus,
+        host: &host,
+        use_mmap: true,
+        oracle: &oracle,
+        analytic: true,
+    };
+    let copies = default_copies(&w.desc, &w.placement, ctx.offload_kqv);
+    let plan = compute_plan(&inp, &w.placement, copies)?;
+    if let Some(e) = plan.overflow_error() {
+        return Err(e);
+    }
+    Ok(plan)
+}
+
+fn allocate(plan: &MemoryPlan, gpus: &[SimDevice]) -> Result<Vec<(usize, Category, SimBuffer)>> {
+    let mut out = Vec::new();
+    for (i, d) in gpus.iter().enumerate() {
+        let dp = &plan.devices[i];
+        for c in Category::ALL {
+            let size = dp.get(c);
+            if c == Category::Weights || size == 0 {
+                continue;
+            }
+            let free = d.free();
+            // on error `out` is dropped, which returns every buffer taken so far
+            let b = d.alloc(size).map_err(|e| {
+                Error::oom(format!(
+                    "{}: allocating the {} buffer ({size} bytes) failed with {free} bytes free ({})",
+                    d.name(),
+                    c.name(),
+                    e.context
+                ))
+            })?;
+            out.push((i, c, b));
+        }
+    }
+    Ok(out)
+}
+
+/// Plans and allocates a context's GPU buffers; `host_arena` is the engine's planned host arena.
+pub fn reserve(
+    w: &PlacedWeights,
+    p: &ContextParams,
+    cp: &CParams,
+    host_arena: u64,
+) -> Result<DeviceMemory> {
+    let first = plan(w, p, cp, host_arena)?;
+    match allocate(&first, &w.gpus) {
+        Ok(buffers) => Ok(DeviceMemory {
+            plan: first,
+            buffers,
+        }),
+        Err(e) => {
+            let again = plan(w, p, cp, host_arena).map_err(|e2| e2.within(format!("{e}")))?;
+            let buffers = allocate(&again, &w.gpus).map_err(|e2| e2.within("second attempt"))?;
+            Ok(DeviceMemory {
+                plan: again,
+                buffers,
+            })
+        }
+    }
+}
