@@ -262,6 +262,62 @@ pub fn plan(
     })
 }
 
+/// Re-uses the offsets of `template` (a plan of `tg`) for `g`, a graph built by the same code
+/// at a smaller shape: the same tensors, ops and sources in the same order (so the same
+/// liveness), each arena tensor and workspace no larger than its counterpart. Every block
+/// then sits inside its counterpart's slot, so nothing live overlaps and the arena needed is
+/// `template.size`. This is how a context covers every micro-batch shape with the arena it
+/// planned for the bounding shapes, even where a fresh best-fit plan of a smaller graph would
+/// happen to pack worse. `fresh` is `g`'s own plan (its workspace sizes are kept).
+pub fn fit_to_template(
+    g: &Graph<'_>,
+    fresh: &ArenaPlan,
+    tg: &Graph<'_>,
+    template: &ArenaPlan,
+) -> Result<ArenaPlan> {
+    let mismatch = |what: String| {
+        Err(Error::internal(format!(
+            "graph does not fit its bounding shape: {what}"
+        )))
+    };
+    if g.n_tensors() != tg.n_tensors() || g.nodes() != tg.nodes() || g.outputs() != tg.outputs() {
+        return mismatch("different tensors or nodes".into());
+    }
+    let (ta, tb) = (g.tensors(), tg.tensors());
+    for i in 0..g.n_tensors() {
+        let id = TensorId(i as u32);
+        let (a, b) = (&ta[i], &tb[i]);
+        if std::mem::discriminant(&g.op(id)) != std::mem::discriminant(&tg.op(id))
+            || g.src(id) != tg.src(id)
+            || std::mem::discriminant(&a.storage) != std::mem::discriminant(&b.storage)
+        {
+            return mismatch(format!("tensor {} differs in structure", a.name));
+        }
+        if fresh.offsets[i].is_some() && (template.offsets[i].is_none() || a.nbytes() > b.nbytes())
+        {
+            return mismatch(format!(
+                "tensor {} is larger than at the bounding shape",
+                a.name
+            ));
+        }
+    }
+    let mut out = fresh.clone();
+    out.offsets = template.offsets.clone();
+    for (i, w) in fresh.workspace.iter().enumerate() {
+        out.workspace[i] = match (*w, template.workspace[i]) {
+            (None, _) => None,
+            (Some((_, n)), Some((o, m))) if n <= m => Some((o, n)),
+            _ => {
+                return mismatch(format!(
+                    "workspace of tensor {i} is larger than at the bounding shape"
+                ))
+            }
+        };
+    }
+    out.size = template.size;
+    Ok(out)
+}
+
 /// Plans each graph on its own; the arena is the largest plan.
 pub fn plan_worst_case(
     graphs: &[&Graph<'_>],

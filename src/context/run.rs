@@ -83,14 +83,20 @@ impl Context {
         let n_kv_swa = cp.n_ctx_swa as i64;
         let nth = cp.n_threads.max(cp.n_threads_batch);
         let mut size = 0usize;
-        for (n_tokens, n_outputs) in [(nu, nu), (nu, 1), (1, 1)] {
-            let shape = Shape {
-                n_tokens,
-                n_outputs,
-                n_kv,
-                n_kv_swa,
-                embd_input: false,
-            };
+        let shapes = [nu, (nu - 1).max(1)]
+            .into_iter()
+            .flat_map(|n_outputs| [false, true].map(|embd_input| (n_outputs, embd_input)));
+        for (n_outputs, embd_input) in shapes {
+            let shape = bounding_shape(
+                &cp,
+                Shape {
+                    n_tokens: nu,
+                    n_outputs,
+                    n_kv,
+                    n_kv_swa,
+                    embd_input,
+                },
+            );
             let mut g = Graph::new();
             forward(
                 &mut g,
@@ -112,6 +118,25 @@ impl Context {
             }
         }
         Ok(size)
+    }
+}
+
+/// The largest shape with the same graph structure as `s`: a full micro-batch over the whole
+/// cache, with every row an output when all of `s`'s rows are (else one row fewer, the most a
+/// graph that selects output rows can have). Every tensor of a graph at shape `s` is at most
+/// as large as its counterpart at this shape; the arena is planned for these shapes.
+fn bounding_shape(cp: &CParams, s: Shape) -> Shape {
+    let nu = cp.n_ubatch as i64;
+    Shape {
+        n_tokens: nu,
+        n_outputs: if s.n_outputs == s.n_tokens {
+            nu
+        } else {
+            (nu - 1).max(1)
+        },
+        n_kv: cp.n_ctx as i64,
+        n_kv_swa: cp.n_ctx_swa as i64,
+        embd_input: s.embd_input,
     }
 }
 
@@ -303,7 +328,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     let model = ctx.model.clone();
     let core = model.core()?;
     if model.placed().is_some_and(|w| !w.is_backed()) {
-        return Err(Error::unsupported(
+        return Err(Error::invalid(
             "the model's weights are on accounting-only simulated devices \
              (FERROLLAMA_SIM_BACKING=none): it can be planned and loaded, not decoded",
         ));
@@ -400,13 +425,22 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         } else {
             cp.n_threads_batch
         };
-        let plan = cpu.plan(&g, nth)?;
+        let mut plan = cpu.plan(&g, nth)?;
         if plan.size > arena.len() {
-            return Err(Error::internal(format!(
-                "micro-batch plan of {} bytes exceeds the reserved arena of {} bytes",
-                plan.size,
-                arena.len()
-            )));
+            // a fresh best-fit plan of a smaller shape packed worse: take the offsets of the
+            // bounding shape the arena was sized for (see `worst_case_arena`)
+            let bound = bounding_shape(cp, shape);
+            let mut tg = Graph::new();
+            forward(&mut tg, &model, core, cp, kv, kv_swa.as_ref(), bound)?;
+            let tp = cpu.plan(&tg, cp.n_threads.max(cp.n_threads_batch))?;
+            plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp)?;
+            if plan.size > arena.len() {
+                return Err(Error::internal(format!(
+                    "micro-batch plan of {} bytes exceeds the reserved arena of {} bytes",
+                    plan.size,
+                    arena.len()
+                )));
+            }
         }
         // inputs
         for (k, i) in (s..e).enumerate() {
