@@ -23,6 +23,7 @@ use llama::context::{BatchView, Context, ContextParams};
 use llama::fit::PlaceParams;
 use llama::model::{Model, ModelParams};
 use llama::quant::GgmlType;
+use llama::ErrorKind;
 
 fn models_dir() -> Option<PathBuf> {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models");
@@ -174,7 +175,7 @@ fn decode(c: &mut Context, toks: &[i32], pos: &[i32], seq: &[i32], what: &str) -
 fn plan_equals_device_usage_and_decode_allocates_nothing() {
     let Some(dir) = models_dir() else { return };
     let mut r = Rng(0x5eed_1234_abcd_0007);
-    let (mut loaded, mut refused) = (0, 0);
+    let (mut loaded, mut refused, mut refused_oom) = (0, 0, 0);
     for case in 0..220 {
         let cfg = random_config(&mut r);
         let gpus = devices(&cfg.budgets);
@@ -195,6 +196,22 @@ fn plan_equals_device_usage_and_decode_allocates_nothing() {
         let mut c = match load(&dir, &cfg, &gpus) {
             Ok(c) => c,
             Err(e) => {
+                // a refusal is for memory; any other error must not depend on the devices
+                // (the same configuration on the host alone fails too)
+                if e.kind == ErrorKind::OutOfMemory {
+                    refused_oom += 1;
+                } else {
+                    let host_cfg = Config {
+                        budgets: Vec::new(),
+                        place: PlaceParams::default(),
+                        ctx: cfg.ctx.clone(),
+                        model: cfg.model,
+                    };
+                    assert!(
+                        load(&dir, &host_cfg, &[]).is_err(),
+                        "{what}: refused with {e}"
+                    );
+                }
                 for d in &gpus {
                     assert_eq!(
                         d.stats().allocated,

@@ -2,16 +2,18 @@
 //!
 //! When the model's weights were placed on simulated GPUs ([`crate::model::placed`]), context
 //! creation computes the whole plan with [`crate::fit::plan::compute_plan`] — the same pure
-//! function the fit search asks — and allocates, on every GPU, exactly its non-weight
-//! categories (KV, compute arena, pipeline copies, scratch, staging), one buffer each, all or
-//! nothing: a failure frees what was taken (usage back to baseline), re-reads free memory,
-//! re-plans once, and otherwise names the device, the bytes needed and the bytes free. After
-//! that nothing is allocated on a GPU for the life of the context.
+//! function the fit search asks. The KV cache storage has already put each offloaded layer's
+//! K/V in one buffer on its GPU (checked here to equal the plan's KV column to the byte, and
+//! used by every graph); this module allocates the remaining categories (compute arena,
+//! pipeline copies, scratch, staging), one buffer each, all or nothing: a failure frees what
+//! was taken (usage back to baseline), re-reads free memory, re-plans once, and otherwise names
+//! the device, the bytes needed and the bytes free. After that nothing is allocated on a GPU
+//! for the life of the context.
 //!
 //! The host column's compute arena is the engine's own worst-case plan (exact); a GPU's
-//! compute column comes from [`AnalyticOracle`] (an upper bound, labelled in the table), and
-//! the engine still runs every graph on the host CPU in host memory, so the GPU buffers for
-//! KV and compute are reserved and accounted, not yet computed in.
+//! compute column comes from [`AnalyticOracle`] (an upper bound, labelled in the table). The
+//! engine still runs the graphs' intermediates in the host arena, so a GPU's compute buffer
+//! is reserved and accounted, not yet computed in; its weights and KV are used in place.
 
 use crate::backend::sim::{SimBuffer, SimDevice};
 use crate::error::{Error, Result};
@@ -127,7 +129,8 @@ fn allocate(plan: &MemoryPlan, gpus: &[SimDevice]) -> Result<Vec<(usize, Categor
         let dp = &plan.devices[i];
         for c in Category::ALL {
             let size = dp.get(c);
-            if c == Category::Weights || size == 0 {
+            // weights: the loader's; KV: the cache storage's
+            if c == Category::Weights || c == Category::Kv || size == 0 {
                 continue;
             }
             let free = d.free();
@@ -146,14 +149,26 @@ fn allocate(plan: &MemoryPlan, gpus: &[SimDevice]) -> Result<Vec<(usize, Categor
     Ok(out)
 }
 
-/// Plans and allocates a context's GPU buffers; `host_arena` is the engine's planned host arena.
+/// Plans and allocates a context's GPU buffers; `host_arena` is the engine's planned host
+/// arena, `kv_held[d]` the KV bytes the cache storage already holds on GPU `d` (they must be
+/// the plan's KV column exactly).
 pub fn reserve(
     w: &PlacedWeights,
     p: &ContextParams,
     cp: &CParams,
     host_arena: u64,
+    kv_held: &[u64],
 ) -> Result<DeviceMemory> {
     let first = plan(w, p, cp, host_arena)?;
+    for (d, &held) in kv_held.iter().enumerate() {
+        let planned = first.devices[d].get(Category::Kv);
+        if held != planned {
+            return Err(Error::internal(format!(
+                "{}: the KV cache holds {held} bytes, the plan has {planned}",
+                first.devices[d].name
+            )));
+        }
+    }
     match allocate(&first, &w.gpus) {
         Ok(buffers) => Ok(DeviceMemory {
             plan: first,

@@ -30,8 +30,9 @@ use std::sync::Arc;
 
 use crate::backend::buffer::{AllocCounter, HostBuffer};
 use crate::backend::cpu::CpuBackend;
+use crate::backend::sim::SimDevice;
 use crate::error::Result;
-use crate::kv_cache::storage::KvStorage;
+use crate::kv_cache::storage::{KvLayout, KvStorage};
 use crate::kv_cache::KvCells;
 use crate::model::Model;
 
@@ -84,13 +85,26 @@ impl Context {
         let cparams = params::resolve(hp, params)?;
         let counter = AllocCounter::new();
         let main_keep = |il: usize| !(hp.has_swa() && hp.is_swa[il]);
+        let gpus: &[SimDevice] = model.placed().map_or(&[], |w| &w.gpus[..]);
+        let on_gpu = |il: usize| {
+            if params.offload_kqv {
+                model.placed().and_then(|w| w.layer_gpu(il))
+            } else {
+                None
+            }
+        };
+        let layout = |keep| KvLayout {
+            keep,
+            device: &on_gpu,
+            gpus,
+        };
         let storage = KvStorage::new(
             &counter,
             hp,
             cparams.n_ctx,
             cparams.type_k,
             cparams.type_v,
-            &main_keep,
+            &layout(&main_keep),
         )?;
         let kv = Cache {
             cells: KvCells::new(cparams.n_ctx),
@@ -105,7 +119,7 @@ impl Context {
                 cparams.n_ctx_swa,
                 cparams.type_k,
                 cparams.type_v,
-                &keep,
+                &layout(&keep),
             )?;
             Some(Cache {
                 cells: KvCells::new(cparams.n_ctx_swa),
@@ -154,7 +168,18 @@ impl Context {
         };
         ctx.arena = ctx.cpu.alloc_arena(size)?;
         if let Some(w) = model.placed() {
-            ctx.devices = Some(devices::reserve(w, params, &ctx.cparams, size as u64)?);
+            let kv_bytes = |d: usize| {
+                let swa = ctx.kv_swa.as_ref().map_or(0, |c| c.storage.device_bytes(d));
+                ctx.kv.storage.device_bytes(d) + swa
+            };
+            let held: Vec<u64> = (0..w.gpus.len()).map(kv_bytes).collect();
+            ctx.devices = Some(devices::reserve(
+                w,
+                params,
+                &ctx.cparams,
+                size as u64,
+                &held,
+            )?);
         }
         // the plan is the allocation: anything later is a bug, refused and counted
         counter.seal();

@@ -179,11 +179,11 @@ fn build_shift<'a>(
         let n_rot = hp.n_rot as i64;
         let nope = if hp.is_mla() { head_k - n_rot } else { 0 };
         let ty = view.type_k;
-        let k = g.external(
+        let k = view.leaf(
+            g,
             &format!("cache_k_l{il}"),
             ty,
             &[head_k * n_head_kv, size],
-            view.k_mem,
             koff,
         )?;
         let rs = ty.row_size(head_k as u64)? as usize;

@@ -9,7 +9,8 @@ use super::hparams::HParams;
 use super::loader::{Weights, Wt};
 use super::Model;
 use crate::error::{Error, Result};
-use crate::graph::{ExternalMemory, Graph, RopeMode, RopeParams, TensorId};
+use crate::graph::{Graph, RopeMode, RopeParams, TensorId};
+use crate::kv_cache::storage::KvMem;
 use crate::quant::GgmlType;
 
 /// RoPE settings resolved for a context (`cparams` of upstream).
@@ -50,20 +51,40 @@ pub struct Shape {
 
 /// The K/V storage of one cache as seen by graphs.
 pub struct KvView<'a> {
-    /// Memory holding all layers' K.
-    pub k_mem: &'a dyn ExternalMemory,
-    /// Memory holding all layers' V (unused for MLA).
-    pub v_mem: &'a dyn ExternalMemory,
-    /// Per model layer: byte offset of its K in `k_mem` (`None`: layer not in this cache).
-    pub k_off: &'a [Option<usize>],
-    /// Per model layer: byte offset of its V in `v_mem`.
-    pub v_off: &'a [Option<usize>],
+    /// The cache's memory regions (host and devices).
+    pub mems: &'a [KvMem],
+    /// Per model layer: `(region, byte offset)` of its K (`None`: layer not in this cache).
+    pub k_off: &'a [Option<(usize, usize)>],
+    /// Per model layer: `(region, byte offset)` of its V.
+    pub v_off: &'a [Option<(usize, usize)>],
     /// K element type.
     pub type_k: GgmlType,
     /// V element type.
     pub type_v: GgmlType,
     /// Cells in this cache.
     pub size: i64,
+}
+
+impl<'a> KvView<'a> {
+    /// The cache tensor at `(region, offset)`: over the region's memory, or a shape-only leaf
+    /// when the region is on an accounting-only device (plannable, not computable).
+    pub fn leaf(
+        &self,
+        g: &mut Graph<'a>,
+        name: &str,
+        ty: GgmlType,
+        ne: &[i64],
+        (region, offset): (usize, usize),
+    ) -> Result<TensorId> {
+        let mem = self
+            .mems
+            .get(region)
+            .ok_or_else(|| Error::internal(format!("{name}: no KV region {region}")))?;
+        match mem.memory() {
+            Some(m) => g.external(name, ty, ne, m, offset),
+            None => g.weight_meta(name, ty, ne),
+        }
+    }
 }
 
 /// The input leaves of one micro-batch graph (filled by the context before compute).
@@ -434,11 +455,11 @@ impl<'g, 'a> Fwd<'g, 'a> {
         let n_embd_k = head_k * n_head_kv;
         let koff =
             kv.k_off[il].ok_or_else(|| Error::internal(format!("layer {il} has no K cache")))?;
-        let k_cache = self.g.external(
+        let k_cache = kv.leaf(
+            self.g,
             &format!("cache_k_l{il}"),
             kv.type_k,
             &[n_embd_k, kv.size],
-            kv.k_mem,
             koff,
         )?;
         let k2 = self.g.reshape_2d(k, n_embd_k, n_tokens)?;
@@ -461,11 +482,11 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 let n_embd_v = head_v * n_head_v;
                 let voff = kv.v_off[il]
                     .ok_or_else(|| Error::internal(format!("layer {il} has no V cache")))?;
-                let v_cache = self.g.external(
+                let v_cache = kv.leaf(
+                    self.g,
                     &format!("cache_v_l{il}"),
                     kv.type_v,
                     &[n_embd_v, kv.size],
-                    kv.v_mem,
                     voff,
                 )?;
                 let v2 = self.g.reshape_2d(v, n_embd_v, n_tokens)?;
