@@ -174,7 +174,12 @@ fn decode(c: &mut Context, toks: &[i32], pos: &[i32], seq: &[i32], what: &str) -
 #[test]
 fn plan_equals_device_usage_and_decode_allocates_nothing() {
     let Some(dir) = models_dir() else { return };
-    let mut r = Rng(0x5eed_1234_abcd_0007);
+    // FERROLLAMA_SIM_SEED explores other configurations (CI runs the default seed)
+    let seed = std::env::var("FERROLLAMA_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0x5eed_1234_abcd_0007);
+    let mut r = Rng(seed | 1);
     let (mut loaded, mut refused, mut refused_oom) = (0, 0, 0);
     for case in 0..220 {
         let cfg = random_config(&mut r);
@@ -300,10 +305,13 @@ fn plan_equals_device_usage_and_decode_allocates_nothing() {
             assert_eq!(d.stats().allocated, 0, "{what}: {} not freed", d.name());
         }
     }
-    eprintln!("{loaded} configurations loaded and decoded to a full cache, {refused} refused");
+    eprintln!(
+        "{loaded} configurations loaded and decoded to a full cache, {refused} refused \
+         ({refused_oom} for memory)"
+    );
     assert!(
-        loaded >= 60 && refused >= 20,
-        "loaded {loaded}, refused {refused}"
+        loaded >= 60 && refused_oom >= 20,
+        "loaded {loaded}, refused {refused} ({refused_oom} for memory)"
     );
 }
 

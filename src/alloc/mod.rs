@@ -264,16 +264,19 @@ pub fn plan(
 
 /// Re-uses the offsets of `template` (a plan of `tg`) for `g`, a graph built by the same code
 /// at a smaller shape: the same tensors, ops and sources in the same order (so the same
-/// liveness), each arena tensor and workspace no larger than its counterpart. Every block
-/// then sits inside its counterpart's slot, so nothing live overlaps and the arena needed is
-/// `template.size`. This is how a context covers every micro-batch shape with the arena it
-/// planned for the bounding shapes, even where a fresh best-fit plan of a smaller graph would
-/// happen to pack worse. `fresh` is `g`'s own plan (its workspace sizes are kept).
+/// liveness), each arena tensor no larger than its counterpart. Every tensor then sits inside
+/// its counterpart's slot, so nothing live overlaps. A workspace that is no larger than its
+/// counterpart takes its slot; a larger one (workspaces are not monotone in the shape) goes
+/// into the lowest gap free during its node, below `arena_len`. This is how a context covers
+/// every micro-batch shape with the arena it planned for the bounding shapes, even where a
+/// fresh best-fit plan of a smaller graph would happen to pack worse. `fresh` is `g`'s own plan
+/// (its workspace sizes are kept).
 pub fn fit_to_template(
     g: &Graph<'_>,
     fresh: &ArenaPlan,
     tg: &Graph<'_>,
     template: &ArenaPlan,
+    arena_len: usize,
 ) -> Result<ArenaPlan> {
     let mismatch = |what: String| {
         Err(Error::internal(format!(
@@ -303,19 +306,61 @@ pub fn fit_to_template(
     }
     let mut out = fresh.clone();
     out.offsets = template.offsets.clone();
-    for (i, w) in fresh.workspace.iter().enumerate() {
-        out.workspace[i] = match (*w, template.workspace[i]) {
+    out.size = template.size;
+    let mut live = None;
+    for (step, &node) in g.nodes().iter().enumerate() {
+        let i = node.index();
+        out.workspace[i] = match (fresh.workspace[i], template.workspace[i]) {
             (None, _) => None,
             (Some((_, n)), Some((o, m))) if n <= m => Some((o, n)),
-            _ => {
-                return mismatch(format!(
-                    "workspace of tensor {i} is larger than at the bounding shape"
-                ))
+            // Workspaces are not monotone in the shape (a small batch may convert activations
+            // once per thread): place this one in a gap free during its node.
+            (Some((_, n)), _) => {
+                let live = live.get_or_insert_with(|| liveness(g));
+                let o = gap_at(g, &out, live, step, n, arena_len).ok_or_else(|| {
+                    Error::internal(format!(
+                        "graph does not fit its bounding shape: no room for the {n}-byte \
+                         workspace of node {i} in an arena of {arena_len} bytes"
+                    ))
+                })?;
+                out.size = out.size.max(o + n);
+                Some((o, n))
             }
         };
     }
-    out.size = template.size;
     Ok(out)
+}
+
+/// The lowest aligned offset where `n` bytes fit in `[0, limit)` without touching a tensor of
+/// `plan` live at node `step` (sizes from `g`).
+fn gap_at(
+    g: &Graph<'_>,
+    plan: &ArenaPlan,
+    live: &[Option<(usize, usize)>],
+    step: usize,
+    n: usize,
+    limit: usize,
+) -> Option<usize> {
+    let align = plan.alignment.max(1);
+    let mut busy: Vec<(usize, usize)> = live
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l, Some((a, b)) if *a <= step && step <= *b))
+        .filter_map(|(i, _)| {
+            let off = plan.offsets.get(i).copied().flatten()?;
+            let bytes = g.tensors().get(i)?.nbytes();
+            Some((off, off + bytes))
+        })
+        .collect();
+    busy.sort_unstable();
+    let mut at = 0usize;
+    for (lo, hi) in busy {
+        if at + n <= lo {
+            break;
+        }
+        at = at.max(hi.div_ceil(align) * align);
+    }
+    (at + n <= limit).then_some(at)
 }
 
 /// Plans each graph on its own; the arena is the largest plan.

@@ -24,6 +24,51 @@ use crate::model::placed::PlacedWeights;
 
 use super::params::{CParams, ContextParams};
 
+/// One row of the per-device memory table, in bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryRow {
+    /// Device name.
+    pub name: String,
+    /// The host.
+    pub is_host: bool,
+    /// Device total (0 when unknown).
+    pub total: u64,
+    /// Free when planned (0 when unknown).
+    pub free: u64,
+    /// Weights allocated there.
+    pub weights: u64,
+    /// KV cache.
+    pub kv: u64,
+    /// Compute arena.
+    pub compute: u64,
+    /// Every other category.
+    pub other: u64,
+    /// Margin left free.
+    pub margin: u64,
+}
+
+impl MemoryRow {
+    /// The row of one device of a plan.
+    pub fn from_plan(d: &crate::fit::DevicePlan) -> MemoryRow {
+        let (w, kv, c) = (
+            d.get(Category::Weights),
+            d.get(Category::Kv),
+            d.get(Category::Compute),
+        );
+        MemoryRow {
+            name: d.name.clone(),
+            is_host: d.is_host,
+            total: d.total,
+            free: d.free,
+            weights: w,
+            kv,
+            compute: c,
+            other: d.total_bytes() - w - kv - c,
+            margin: d.margin,
+        }
+    }
+}
+
 /// The GPU buffers a context holds, and the plan they came from.
 pub struct DeviceMemory {
     /// The plan (GPUs in order, then the host).
@@ -68,8 +113,9 @@ impl ArenaOracle for HostExact {
     }
 }
 
-/// The plan's context parameters for a resolved context.
-fn ctx_params(p: &ContextParams, cp: &CParams) -> CtxParams {
+/// The plan's context parameters for a resolved context (`has_swa`: the model has
+/// sliding-window layers).
+pub fn ctx_params(p: &ContextParams, cp: &CParams, has_swa: bool) -> CtxParams {
     CtxParams {
         n_ctx: cp.n_ctx,
         n_batch: cp.n_batch,
@@ -79,21 +125,25 @@ fn ctx_params(p: &ContextParams, cp: &CParams) -> CtxParams {
         type_v: cp.type_v,
         flash_attn: cp.flash_attn,
         offload_kqv: p.offload_kqv,
-        kv_unified: true,
+        // one KV stream per sequence or one for all: the same bytes for full-attention
+        // layers; the sliding-window cache is one stream here, so SWA models plan it unified
+        kv_unified: p.kv_unified || has_swa,
         swa_full: p.swa_full,
         embeddings: cp.embeddings,
         n_outputs_max: 0,
-        op_offload: p.op_offload,
+        // host weights are never staged on a simulated GPU (it does not run host ops)
+        op_offload: false,
     }
 }
 
-/// GPUs as the plan sees them before this model and context: free now plus the model's
-/// own weights (which the plan counts again).
-fn describe(w: &PlacedWeights) -> Vec<DeviceDesc> {
+/// GPUs as the plan sees them before this model and context: free now plus what the plan
+/// counts again (the model's weights, the KV cache the context already holds).
+fn describe(w: &PlacedWeights, kv_held: &[u64]) -> Vec<DeviceDesc> {
     w.gpus
         .iter()
-        .zip(&w.planned)
-        .map(|(d, &mine)| {
+        .enumerate()
+        .map(|(i, d)| {
+            let mine = w.planned[i].saturating_add(kv_held.get(i).copied().unwrap_or(0));
             let mut desc = DeviceDesc::new(d.name(), d.budget()).with_margin(0);
             desc.free = d.free().saturating_add(mine);
             desc
@@ -101,9 +151,15 @@ fn describe(w: &PlacedWeights) -> Vec<DeviceDesc> {
         .collect()
 }
 
-fn plan(w: &PlacedWeights, p: &ContextParams, cp: &CParams, host_arena: u64) -> Result<MemoryPlan> {
-    let ctx = ctx_params(p, cp);
-    let gpus = describe(w);
+fn plan(
+    w: &PlacedWeights,
+    p: &ContextParams,
+    cp: &CParams,
+    host_arena: u64,
+    kv_held: &[u64],
+) -> Result<MemoryPlan> {
+    let ctx = ctx_params(p, cp, w.desc.n_swa > 0);
+    let gpus = describe(w, kv_held);
     let host = DeviceDesc::new("CPU", u64::MAX);
     let oracle = HostExact { host_arena };
     let inp = PlanInput {
@@ -159,7 +215,7 @@ pub fn reserve(
     host_arena: u64,
     kv_held: &[u64],
 ) -> Result<DeviceMemory> {
-    let first = plan(w, p, cp, host_arena)?;
+    let first = plan(w, p, cp, host_arena, kv_held)?;
     for (d, &held) in kv_held.iter().enumerate() {
         let planned = first.devices[d].get(Category::Kv);
         if held != planned {
@@ -175,7 +231,8 @@ pub fn reserve(
             buffers,
         }),
         Err(e) => {
-            let again = plan(w, p, cp, host_arena).map_err(|e2| e2.within(format!("{e}")))?;
+            let again =
+                plan(w, p, cp, host_arena, kv_held).map_err(|e2| e2.within(format!("{e}")))?;
             let buffers = allocate(&again, &w.gpus).map_err(|e2| e2.within("second attempt"))?;
             Ok(DeviceMemory {
                 plan: again,

@@ -186,6 +186,32 @@ impl Context {
         Ok(ctx)
     }
 
+    /// The per-device memory table: the plan's rows when the model is on simulated GPUs, else
+    /// one host row from the buffers this context holds (weights are the file mapping's).
+    pub fn memory_rows(&self) -> Vec<devices::MemoryRow> {
+        match &self.devices {
+            Some(d) => d
+                .plan
+                .devices
+                .iter()
+                .map(devices::MemoryRow::from_plan)
+                .collect(),
+            None => {
+                let kv = self.kv.storage.total_bytes()
+                    + self.kv_swa.as_ref().map_or(0, |c| c.storage.total_bytes());
+                let outputs = (self.logits.len() + self.embd.len() + self.embd_seq.len()) * 4;
+                vec![devices::MemoryRow {
+                    name: "CPU".to_string(),
+                    is_host: true,
+                    kv: kv as u64,
+                    compute: self.arena.len() as u64,
+                    other: outputs as u64,
+                    ..Default::default()
+                }]
+            }
+        }
+    }
+
     /// The memory plan of a context whose model is on simulated GPUs (`None`: host only).
     pub fn device_plan(&self) -> Option<&crate::fit::MemoryPlan> {
         self.devices.as_ref().map(|d| &d.plan)

@@ -107,7 +107,7 @@ impl Context {
                 self.kv_swa.as_ref(),
                 shape,
             )?;
-            let plan = self.cpu.plan(&g, nth)?;
+            let plan = self.cpu.plan_bounding(&g, nth)?;
             size = size.max(plan.size);
         }
         for cache in std::iter::once(&self.kv).chain(self.kv_swa.as_ref()) {
@@ -432,8 +432,8 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             let bound = bounding_shape(cp, shape);
             let mut tg = Graph::new();
             forward(&mut tg, &model, core, cp, kv, kv_swa.as_ref(), bound)?;
-            let tp = cpu.plan(&tg, cp.n_threads.max(cp.n_threads_batch))?;
-            plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp)?;
+            let tp = cpu.plan_bounding(&tg, cp.n_threads.max(cp.n_threads_batch))?;
+            plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp, arena.len())?;
             if plan.size > arena.len() {
                 return Err(Error::internal(format!(
                     "micro-batch plan of {} bytes exceeds the reserved arena of {} bytes",

@@ -209,6 +209,12 @@ pub unsafe extern "C" fn llama_init_from_model(
         };
         match Context::new(m.model.clone(), &p) {
             Ok(ctx) => {
+                if let Some(plan) = ctx.device_plan() {
+                    super::log::log_info!(
+                        "llama_init_from_model: memory plan (bytes allocated = bytes planned):\n{}",
+                        crate::fit::table::table(plan)
+                    );
+                }
                 let h = LlamaContext {
                     ctx,
                     model: model as *const llama_model,
@@ -223,7 +229,7 @@ pub unsafe extern "C" fn llama_init_from_model(
     })
 }
 
-/// `llama_new_context_with_model` (not supported yet). Deprecated in llama.h.
+/// `llama_new_context_with_model`: as [`llama_init_from_model`]. Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_new_context_with_model(
     model: *mut llama_model,

@@ -52,6 +52,8 @@ mod batch_ext;
 pub mod chat;
 pub mod context;
 pub mod devices;
+pub mod ferrollama;
+pub mod ferrollama_types;
 pub mod ggml;
 pub mod misc;
 pub mod model;

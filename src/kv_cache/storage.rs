@@ -60,7 +60,8 @@ impl KvMem {
             KvMem::Device(_) => None,
         }
     }
-    fn len(&self) -> usize {
+    /// Bytes of the region.
+    pub fn len(&self) -> usize {
         match self {
             KvMem::Host(b) => b.len(),
             KvMem::Device(b) => b.size() as usize,

@@ -66,8 +66,8 @@ pub struct KvView<'a> {
 }
 
 impl<'a> KvView<'a> {
-    /// The cache tensor at `(region, offset)`: over the region's memory, or a shape-only leaf
-    /// when the region is on an accounting-only device (plannable, not computable).
+    /// The cache tensor at `(region, offset)`: over the region's memory, or over no memory when
+    /// the region is on an accounting-only device (plannable, never computed).
     pub fn leaf(
         &self,
         g: &mut Graph<'a>,
@@ -82,7 +82,15 @@ impl<'a> KvView<'a> {
             .ok_or_else(|| Error::internal(format!("{name}: no KV region {region}")))?;
         match mem.memory() {
             Some(m) => g.external(name, ty, ne, m, offset),
-            None => g.weight_meta(name, ty, ne),
+            None => {
+                let len = mem.len().checked_sub(offset).ok_or_else(|| {
+                    Error::internal(format!("{name}: offset {offset} past its KV region"))
+                })?;
+                // SAFETY: the region is on an accounting-only device, whose graphs are planned
+                // but never computed (decoding is refused before a graph is built), so this
+                // pointer is never read or written.
+                unsafe { g.external_raw(name, ty, ne, std::ptr::NonNull::dangling().as_ptr(), len) }
+            }
         }
     }
 }

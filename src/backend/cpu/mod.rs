@@ -168,6 +168,23 @@ impl CpuBackend {
         Ok(p)
     }
 
+    /// Plans a graph at a bounding shape: as [`CpuBackend::plan`], with every workspace at
+    /// least what its node needs at any smaller shape, so that `alloc::fit_to_template` can
+    /// run those in this plan's slots.
+    pub fn plan_bounding(&self, g: &Graph<'_>, n_threads: usize) -> Result<ArenaPlan> {
+        for &n in g.nodes() {
+            ops::supports(g, n)?;
+        }
+        let params = PlanParams {
+            alignment: DEFAULT_ALIGNMENT,
+            n_threads: n_threads.max(1),
+        };
+        let th = self.split_threshold;
+        let mut p = alloc::plan(g, &params, &|g, n, nth| ops::workspace_bound(g, n, nth, th))?;
+        p.config = th;
+        Ok(p)
+    }
+
     /// Plans several graph shapes sharing one arena (the largest).
     pub fn plan_worst_case(
         &self,
