@@ -172,7 +172,11 @@ fn plan(
         analytic: true,
     };
     let copies = default_copies(&w.desc, &w.placement, ctx.offload_kqv);
-    let plan = compute_plan(&inp, &w.placement, copies)?;
+    let mut plan = compute_plan(&inp, &w.placement, copies)?;
+    if copies > 1 && !plan.fits() {
+        // pipeline-parallel copies are the first thing to give up, before anything is allocated
+        plan = compute_plan(&inp, &w.placement, 1)?;
+    }
     if let Some(e) = plan.overflow_error() {
         return Err(e);
     }

@@ -210,6 +210,13 @@ pub unsafe extern "C" fn llama_init_from_model(
         match Context::new(m.model.clone(), &p) {
             Ok(ctx) => {
                 if let Some(plan) = ctx.device_plan() {
+                    if plan.n_copies == 1 && plan.devices.iter().filter(|d| !d.is_host).count() > 1
+                    {
+                        super::log::log_info!(
+                            "llama_init_from_model: one copy of the graph inputs per device \
+                             (pipeline-parallel copies are off or did not fit)"
+                        );
+                    }
                     super::log::log_info!(
                         "llama_init_from_model: memory plan (bytes allocated = bytes planned):\n{}",
                         crate::fit::table::table(plan)
