@@ -54,12 +54,21 @@ pub struct ArenaPlan {
     pub offsets: Vec<Option<usize>>,
     /// `(offset, bytes)` of each node's workspace, indexed by `TensorId` (`None`: no scratch).
     pub workspace: Vec<Option<(usize, usize)>>,
+    /// `(base, bytes)` of each arena segment ([`Graph::segment`]), in segment order: offsets
+    /// above are into the segments laid end to end (segment `s` starts at `base`); each
+    /// segment is its own buffer at run time. One segment (the host's) unless the graph runs
+    /// layers on simulated GPUs.
+    pub segments: Vec<(usize, usize)>,
 }
 
 impl ArenaPlan {
     /// Offset of arena tensor `id`, if it is one.
     pub fn offset(&self, id: TensorId) -> Option<usize> {
         self.offsets.get(id.index()).copied().flatten()
+    }
+    /// Bytes of segment `s` (0 when the graph has none there).
+    pub fn segment_size(&self, s: usize) -> usize {
+        self.segments.get(s).map_or(0, |&(_, n)| n)
     }
 }
 
@@ -78,6 +87,7 @@ struct Block {
     start: usize,
     end: usize,
     bytes: usize,
+    seg: usize,
     /// Tensor index; workspace blocks use `usize::MAX - tensor index`.
     owner: usize,
 }
@@ -194,6 +204,7 @@ pub fn plan(
                 start: first[i],
                 end: last[i],
                 bytes: t.nbytes(),
+                seg: graph.segment(TensorId(i as u32)) as usize,
                 owner: i,
             });
         }
@@ -205,6 +216,7 @@ pub fn plan(
                 start: step,
                 end: step,
                 bytes: ws,
+                seg: graph.segment(node) as usize,
                 owner: usize::MAX - node.index(),
             });
         }
@@ -212,15 +224,18 @@ pub fn plan(
     // Place in order of start; at equal start, bigger first (packs better).
     blocks.sort_by(|a, b| a.start.cmp(&b.start).then(b.bytes.cmp(&a.bytes)));
 
-    let mut offsets = vec![None; n];
-    let mut ws_out = vec![None; n];
-    let mut fl = FreeList {
-        free: Vec::new(),
-        top: 0,
-    };
-    let mut size = 0usize;
-    // Blocks to free, ordered by end step.
-    let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (end, off, rounded size)
+    let n_seg = blocks.iter().map(|b| b.seg + 1).max().unwrap_or(1);
+    let mut offsets: Vec<Option<(usize, usize)>> = vec![None; n];
+    let mut ws_out: Vec<Option<(usize, usize, usize)>> = vec![None; n];
+    let mut fls: Vec<FreeList> = (0..n_seg)
+        .map(|_| FreeList {
+            free: Vec::new(),
+            top: 0,
+        })
+        .collect();
+    let mut sizes = vec![0usize; n_seg];
+    // Blocks to free, ordered by end step: (end, segment, off, rounded size).
+    let mut live: Vec<(usize, usize, usize, usize)> = Vec::new();
     let mut bi = 0;
     for step in 0..=end_of_graph {
         while bi < blocks.len() && blocks[bi].start == step {
@@ -230,35 +245,54 @@ pub fn plan(
                 0
             } else {
                 let rounded = align_up(b.bytes, align)?;
-                let off = fl.alloc(rounded)?;
-                live.push((b.end, off, rounded));
-                size = size.max(off + b.bytes);
+                let off = fls[b.seg].alloc(rounded)?;
+                live.push((b.end, b.seg, off, rounded));
+                sizes[b.seg] = sizes[b.seg].max(off + b.bytes);
                 off
             };
             if b.owner < n {
-                offsets[b.owner] = Some(off);
+                offsets[b.owner] = Some((b.seg, off));
             } else {
-                ws_out[usize::MAX - b.owner] = Some((off, b.bytes));
+                ws_out[usize::MAX - b.owner] = Some((b.seg, off, b.bytes));
             }
         }
         let mut k = 0;
         while k < live.len() {
             if live[k].0 <= step {
-                let (_, off, sz) = live.swap_remove(k);
-                fl.release(off, sz);
+                let (_, seg, off, sz) = live.swap_remove(k);
+                fls[seg].release(off, sz);
             } else {
                 k += 1;
             }
         }
     }
+    // segments end to end, each starting aligned
+    let mut segments = Vec::with_capacity(n_seg);
+    let mut base = 0usize;
+    for &sz in &sizes {
+        segments.push((base, sz));
+        base = align_up(
+            base.checked_add(sz)
+                .ok_or_else(|| Error::oom("arena size overflows"))?,
+            align,
+        )?;
+    }
+    let size = segments.last().map_or(0, |&(b, s)| b + s);
     Ok(ArenaPlan {
         size,
         alignment: align,
         n_threads: params.n_threads,
         n_tensors: n,
         config: 0,
-        offsets,
-        workspace: ws_out,
+        offsets: offsets
+            .into_iter()
+            .map(|o| o.map(|(seg, off)| segments[seg].0 + off))
+            .collect(),
+        workspace: ws_out
+            .into_iter()
+            .map(|w| w.map(|(seg, off, bytes)| (segments[seg].0 + off, bytes)))
+            .collect(),
+        segments,
     })
 }
 
@@ -276,7 +310,7 @@ pub fn fit_to_template(
     fresh: &ArenaPlan,
     tg: &Graph<'_>,
     template: &ArenaPlan,
-    arena_len: usize,
+    caps: &[usize],
 ) -> Result<ArenaPlan> {
     let mismatch = |what: String| {
         Err(Error::internal(format!(
@@ -307,6 +341,7 @@ pub fn fit_to_template(
     let mut out = fresh.clone();
     out.offsets = template.offsets.clone();
     out.size = template.size;
+    out.segments = template.segments.clone();
     let mut live = None;
     for (step, &node) in g.nodes().iter().enumerate() {
         let i = node.index();
@@ -317,12 +352,18 @@ pub fn fit_to_template(
             // once per thread): place this one in a gap free during its node.
             (Some((_, n)), _) => {
                 let live = live.get_or_insert_with(|| liveness(g));
-                let o = gap_at(g, &out, live, step, n, arena_len).ok_or_else(|| {
+                let seg = g.segment(node) as usize;
+                let (base, _) = out.segments.get(seg).copied().unwrap_or((0, 0));
+                let cap = caps.get(seg).copied().unwrap_or(0);
+                let o = gap_at(g, &out, live, step, n, base, base + cap).ok_or_else(|| {
                     Error::internal(format!(
                         "graph does not fit its bounding shape: no room for the {n}-byte \
-                         workspace of node {i} in an arena of {arena_len} bytes"
+                         workspace of node {i} in segment {seg} of {cap} bytes"
                     ))
                 })?;
+                if let Some(sg) = out.segments.get_mut(seg) {
+                    sg.1 = sg.1.max(o + n - base);
+                }
                 out.size = out.size.max(o + n);
                 Some((o, n))
             }
@@ -331,14 +372,16 @@ pub fn fit_to_template(
     Ok(out)
 }
 
-/// The lowest aligned offset where `n` bytes fit in `[0, limit)` without touching a tensor of
-/// `plan` live at node `step` (sizes from `g`).
+/// The lowest aligned offset where `n` bytes fit in `[start, limit)` without touching a tensor
+/// of `plan` live at node `step` (sizes from `g`).
+#[allow(clippy::too_many_arguments)]
 fn gap_at(
     g: &Graph<'_>,
     plan: &ArenaPlan,
     live: &[Option<(usize, usize)>],
     step: usize,
     n: usize,
+    start: usize,
     limit: usize,
 ) -> Option<usize> {
     let align = plan.alignment.max(1);
@@ -349,11 +392,11 @@ fn gap_at(
         .filter_map(|(i, _)| {
             let off = plan.offsets.get(i).copied().flatten()?;
             let bytes = g.tensors().get(i)?.nbytes();
-            Some((off, off + bytes))
+            (off + bytes > start && off < limit).then_some((off, off + bytes))
         })
         .collect();
     busy.sort_unstable();
-    let mut at = 0usize;
+    let mut at = start;
     for (lo, hi) in busy {
         if at + n <= lo {
             break;

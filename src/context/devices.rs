@@ -10,10 +10,12 @@
 //! the device, the bytes needed and the bytes free. After that nothing is allocated on a GPU
 //! for the life of the context.
 //!
-//! The host column's compute arena is the engine's own worst-case plan (exact); a GPU's
-//! compute column comes from [`AnalyticOracle`] (an upper bound, labelled in the table). The
-//! engine still runs the graphs' intermediates in the host arena, so a GPU's compute buffer
-//! is reserved and accounted, not yet computed in; its weights and KV are used in place.
+//! The compute column: the host's is the engine's worst-case host arena segment (exact); a
+//! GPU's is the larger of the analytic bound (what the fit planned with) and the engine's
+//! worst-case arena segment for the layers that GPU runs (the graph builders put each layer's
+//! intermediates in its GPU's segment). Every micro-batch then computes those layers'
+//! intermediates in the GPU's compute buffer, with the CPU kernels, as it reads their weights
+//! and KV cache from the GPU's other buffers.
 
 use crate::backend::sim::{SimBuffer, SimDevice};
 use crate::error::{Error, Result};
@@ -85,6 +87,21 @@ impl std::fmt::Debug for DeviceMemory {
 }
 
 impl DeviceMemory {
+    /// Each GPU's compute buffer (its arena segment), in GPU order; empty where a GPU has
+    /// none or no memory behind it.
+    pub fn compute_slices(&mut self, n_gpus: usize) -> Vec<&mut [u8]> {
+        let mut out: Vec<&mut [u8]> = (0..n_gpus).map(|_| &mut [][..]).collect();
+        for (i, c, b) in self.buffers.iter_mut() {
+            if *c != Category::Compute {
+                continue;
+            }
+            if let (Some(slot), Some(m)) = (out.get_mut(*i), b.bytes_mut()) {
+                *slot = m;
+            }
+        }
+        out
+    }
+
     /// Bytes this context holds on GPU `d`.
     pub fn bytes_on(&self, d: usize) -> u64 {
         self.buffers
@@ -95,20 +112,26 @@ impl DeviceMemory {
     }
 }
 
-/// The engine's host arena for the host's work, the analytic bound for a GPU's.
-struct HostExact {
+/// The engine's host arena for the host's work; for a GPU, the analytic bound (what the fit
+/// planned with) or the engine's arena for the GPU's layers, whichever is larger.
+struct EngineOracle<'e> {
     host_arena: u64,
+    gpu_arena: &'e [u64],
 }
 
-impl ArenaOracle for HostExact {
+impl ArenaOracle for EngineOracle<'_> {
     fn arena_bytes(&self, model: &ModelDesc, work: &DeviceWork, shape: &ArenaShape) -> ArenaBytes {
         if work.is_host {
-            ArenaBytes {
+            return ArenaBytes {
                 compute: self.host_arena,
                 scratch: 0,
-            }
-        } else {
-            AnalyticOracle.arena_bytes(model, work, shape)
+            };
+        }
+        let a = AnalyticOracle.arena_bytes(model, work, shape);
+        let engine = self.gpu_arena.get(work.device).copied().unwrap_or(0);
+        ArenaBytes {
+            compute: a.compute.max(engine),
+            scratch: a.scratch,
         }
     }
 }
@@ -155,13 +178,16 @@ fn plan(
     w: &PlacedWeights,
     p: &ContextParams,
     cp: &CParams,
-    host_arena: u64,
+    (host_arena, gpu_arena): (u64, &[u64]),
     kv_held: &[u64],
 ) -> Result<MemoryPlan> {
     let ctx = ctx_params(p, cp, w.desc.n_swa > 0);
     let gpus = describe(w, kv_held);
     let host = DeviceDesc::new("CPU", u64::MAX);
-    let oracle = HostExact { host_arena };
+    let oracle = EngineOracle {
+        host_arena,
+        gpu_arena,
+    };
     let inp = PlanInput {
         model: &w.desc,
         ctx: &ctx,
@@ -210,16 +236,18 @@ fn allocate(plan: &MemoryPlan, gpus: &[SimDevice]) -> Result<Vec<(usize, Categor
 }
 
 /// Plans and allocates a context's GPU buffers; `host_arena` is the engine's planned host
-/// arena, `kv_held[d]` the KV bytes the cache storage already holds on GPU `d` (they must be
-/// the plan's KV column exactly).
+/// arena, `gpu_arena[d]` its arena segment for GPU `d`'s layers, `kv_held[d]` the KV bytes the
+/// cache storage already holds on GPU `d` (they must be the plan's KV column exactly).
 pub fn reserve(
     w: &PlacedWeights,
     p: &ContextParams,
     cp: &CParams,
     host_arena: u64,
+    gpu_arena: &[u64],
     kv_held: &[u64],
 ) -> Result<DeviceMemory> {
-    let first = plan(w, p, cp, host_arena, kv_held)?;
+    let arenas = (host_arena, gpu_arena);
+    let first = plan(w, p, cp, arenas, kv_held)?;
     for (d, &held) in kv_held.iter().enumerate() {
         let planned = first.devices[d].get(Category::Kv);
         if held != planned {
@@ -235,8 +263,7 @@ pub fn reserve(
             buffers,
         }),
         Err(e) => {
-            let again =
-                plan(w, p, cp, host_arena, kv_held).map_err(|e2| e2.within(format!("{e}")))?;
+            let again = plan(w, p, cp, arenas, kv_held).map_err(|e2| e2.within(format!("{e}")))?;
             let buffers = allocate(&again, &w.gpus).map_err(|e2| e2.within("second attempt"))?;
             Ok(DeviceMemory {
                 plan: again,

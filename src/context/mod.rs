@@ -161,11 +161,12 @@ impl Context {
             ctx.embd_seq = vec![0.0; n_seq * n_embd];
             ctx.embd_seq_present = vec![false; n_seq];
         }
-        let size = if model.core().is_ok() {
+        let segs = if model.core().is_ok() {
             ctx.worst_case_arena()?
         } else {
-            0
+            vec![0]
         };
+        let size = segs.first().copied().unwrap_or(0);
         ctx.arena = ctx.cpu.alloc_arena(size)?;
         if let Some(w) = model.placed() {
             let kv_bytes = |d: usize| {
@@ -173,11 +174,15 @@ impl Context {
                 ctx.kv.storage.device_bytes(d) + swa
             };
             let held: Vec<u64> = (0..w.gpus.len()).map(kv_bytes).collect();
+            let engine: Vec<u64> = (0..w.gpus.len())
+                .map(|d| segs.get(1 + d).copied().unwrap_or(0) as u64)
+                .collect();
             ctx.devices = Some(devices::reserve(
                 w,
                 params,
                 &ctx.cparams,
                 size as u64,
+                &engine,
                 &held,
             )?);
         }

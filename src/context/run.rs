@@ -54,6 +54,9 @@ fn forward<'a>(
     kv_swa: Option<&'a Cache>,
     shape: Shape,
 ) -> Result<(Inputs, crate::model::Outputs)> {
+    if let Some(w) = model.placed() {
+        g.set_layer_segments(w.layer_segments());
+    }
     let main = kv.storage.view();
     let swa = kv_swa.map(|c| c.storage.view());
     let mut f = Fwd {
@@ -73,8 +76,9 @@ fn forward<'a>(
 }
 
 impl Context {
-    /// Plans the bounding graph shapes (see the module docs) and returns the arena size.
-    pub(super) fn worst_case_arena(&mut self) -> Result<usize> {
+    /// Plans the bounding graph shapes (see the module docs) and returns each arena segment's
+    /// size: `[0]` the host arena, `[1 + d]` simulated GPU `d`'s compute.
+    pub(super) fn worst_case_arena(&mut self) -> Result<Vec<usize>> {
         let model = self.model.clone();
         let core = model.core()?;
         let cp = self.cparams.clone();
@@ -82,7 +86,13 @@ impl Context {
         let n_kv = cp.n_ctx as i64;
         let n_kv_swa = cp.n_ctx_swa as i64;
         let nth = cp.n_threads.max(cp.n_threads_batch);
-        let mut size = 0usize;
+        let n_gpus = model.placed().map_or(0, |w| w.gpus.len());
+        let mut size = vec![0usize; 1 + n_gpus];
+        let keep = |plan: &crate::alloc::ArenaPlan, size: &mut Vec<usize>| {
+            for (s, slot) in size.iter_mut().enumerate() {
+                *slot = (*slot).max(plan.segment_size(s));
+            }
+        };
         let shapes = [nu, (nu - 1).max(1)]
             .into_iter()
             .flat_map(|n_outputs| [false, true].map(|embd_input| (n_outputs, embd_input)));
@@ -108,13 +118,13 @@ impl Context {
                 shape,
             )?;
             let plan = self.cpu.plan_bounding(&g, nth)?;
-            size = size.max(plan.size);
+            keep(&plan, &mut size);
         }
         for cache in std::iter::once(&self.kv).chain(self.kv_swa.as_ref()) {
             let mut g = Graph::new();
             if build_shift(&mut g, &model, core, &cp, cache)?.is_some() {
                 let plan = self.cpu.plan(&g, nth)?;
-                size = size.max(plan.size);
+                keep(&plan, &mut size);
             }
         }
         Ok(size)
@@ -347,6 +357,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         scratch,
         n_vocab,
         n_embd,
+        devices,
         ..
     } = ctx;
     let cp: &CParams = cp;
@@ -425,20 +436,28 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         } else {
             cp.n_threads_batch
         };
+        // the arena segments: the host arena, then each simulated GPU's compute buffer
+        let mut segs: Vec<&mut [u8]> = vec![arena.as_mut_slice()];
+        if let Some(dm) = devices.as_mut() {
+            segs.extend(dm.compute_slices(model.placed().map_or(0, |w| w.gpus.len())));
+        }
+        let caps: Vec<usize> = segs.iter().map(|s| s.len()).collect();
+        let fits = |p: &crate::alloc::ArenaPlan| {
+            (0..p.segments.len()).all(|s| p.segment_size(s) <= caps.get(s).copied().unwrap_or(0))
+        };
         let mut plan = cpu.plan(&g, nth)?;
-        if plan.size > arena.len() {
+        if !fits(&plan) {
             // a fresh best-fit plan of a smaller shape packed worse: take the offsets of the
             // bounding shape the arena was sized for (see `worst_case_arena`)
             let bound = bounding_shape(cp, shape);
             let mut tg = Graph::new();
             forward(&mut tg, &model, core, cp, kv, kv_swa.as_ref(), bound)?;
             let tp = cpu.plan_bounding(&tg, cp.n_threads.max(cp.n_threads_batch))?;
-            plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp, arena.len())?;
-            if plan.size > arena.len() {
+            plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp, &caps)?;
+            if !fits(&plan) {
                 return Err(Error::internal(format!(
-                    "micro-batch plan of {} bytes exceeds the reserved arena of {} bytes",
-                    plan.size,
-                    arena.len()
+                    "micro-batch plan {:?} exceeds the reserved arenas {caps:?}",
+                    plan.segments
                 )));
             }
         }
@@ -500,7 +519,8 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         if let Some(t) = inp.kq_mask_swa {
             bind.push((t, &scratch.mask_swa[..nt * n_kv_swa * el]));
         }
-        cpu.compute(&g, &plan, arena, &bind, nth)?;
+        cpu.compute_segments(&g, &plan, &mut segs, &bind, nth)?;
+        drop(segs);
         if n_out > 0 {
             let lg = cpu.read_f32(&g, &plan, arena, out.logits)?;
             let dst = logits

@@ -35,6 +35,8 @@ pub struct PlacedWeights {
     buffers: Vec<Option<crate::backend::sim::SimBuffer>>,
     /// Per GGUF tensor: `(gpu, offset)` when it lives on a GPU.
     reloc: Vec<Option<(usize, usize)>>,
+    /// Arena segment of each layer's intermediates: 0 the host, `1 + d` GPU `d`.
+    layer_segs: Vec<u8>,
 }
 
 impl std::fmt::Debug for PlacedWeights {
@@ -73,7 +75,15 @@ impl PlacedWeights {
             // the failed attempt freed everything it took: look at free memory again, once
             Err(_) => Self::allocate(gpus, &planned)?,
         };
+        let host = pl.host();
+        let layer_segs = (0..desc.n_layer as usize)
+            .map(|il| match pl.layer_dev.get(il) {
+                Some(&d) if d != host => u8::try_from(1 + d).unwrap_or(0),
+                _ => 0,
+            })
+            .collect();
         let mut w = PlacedWeights {
+            layer_segs,
             gpus: gpus.to_vec(),
             placement: pl,
             desc,
@@ -168,6 +178,11 @@ impl PlacedWeights {
             .iter()
             .zip(&self.planned)
             .all(|(d, &b)| b == 0 || d.is_backed())
+    }
+
+    /// Arena segment of each layer (0: the host arena; `1 + d`: GPU `d`'s compute buffer).
+    pub fn layer_segments(&self) -> &[u8] {
+        &self.layer_segs
     }
 
     /// The GPU of layer `il`'s dense part (and KV), or `None` for the host.
