@@ -60,6 +60,10 @@ impl KvMem {
             KvMem::Device(_) => None,
         }
     }
+    /// Whether the region has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Bytes of the region.
     pub fn len(&self) -> usize {
         match self {

@@ -15,7 +15,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
     let out_ids = f.inp_out_ids()?;
     let n_layer = hp.n_layer as usize;
     for il in 0..n_layer {
-        f.g.enter_layer(il as usize);
+        f.g.enter_layer(il);
         let l = &w.layers[il];
         let mut residual = inp_l;
         let factors = f.rope_factors()?;
