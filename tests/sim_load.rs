@@ -15,8 +15,13 @@
 //! Faults: for every N, making the N-th allocation on a device fail during load or context
 //! creation gives an error, no panic, and usage back at baseline.
 
+#[path = "fit_util.rs"]
+mod fit_util;
+
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use fit_util::Rng;
 
 use llama::backend::sim::SimDevice;
 use llama::context::{BatchView, Context, ContextParams};
@@ -37,21 +42,9 @@ fn models_dir() -> Option<PathBuf> {
     None
 }
 
-/// xorshift64*: deterministic, seedable, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
+/// Uniform in `0..n`.
+fn below(r: &mut Rng, n: u64) -> u64 {
+    r.next_u64() % n.max(1)
 }
 
 const MODELS: &[&str] = &[
@@ -77,26 +70,26 @@ struct Config {
 
 fn random_config(r: &mut Rng) -> Config {
     let model = *r.pick(MODELS);
-    let n_dev = 1 + r.below(8) as usize;
+    let n_dev = 1 + below(r, 8) as usize;
     // 256 KiB .. 6 MiB each: the tiny models weigh 0.5–5 MiB, so some configurations fit
     // and some are refused
     let budgets = (0..n_dev)
-        .map(|_| (256 << 10) + r.below(6 << 20))
+        .map(|_| (256 << 10) + below(r, 6 << 20))
         .collect::<Vec<_>>();
-    let overrides = match r.below(4) {
+    let overrides = match below(r, 4) {
         0 => vec![("ffn_.*_exps".to_string(), "CPU".to_string())],
         1 => vec![(
             r"blk\.0\.".to_string(),
-            format!("SIM{}", r.below(n_dev as u64)),
+            format!("SIM{}", below(r, n_dev as u64)),
         )],
         _ => Vec::new(),
     };
     let place = PlaceParams {
-        n_gpu_layers: r.below(6) as i32 - 1,
+        n_gpu_layers: below(r, 6) as i32 - 1,
         overrides,
         ..Default::default()
     };
-    let flash = r.below(2) as i32;
+    let flash = below(r, 2) as i32;
     let types = [GgmlType::F16, GgmlType::F32, GgmlType::Q8_0];
     let type_k = *r.pick(&types);
     let type_v = if flash == 1 {
@@ -106,10 +99,10 @@ fn random_config(r: &mut Rng) -> Config {
     };
     let n_ubatch = *r.pick(&[8u32, 16, 32, 64]);
     let ctx = ContextParams {
-        n_ctx: 64 + 32 * r.below(8) as u32,
-        n_batch: n_ubatch * (1 + r.below(2) as u32),
+        n_ctx: 64 + 32 * below(r, 8) as u32,
+        n_batch: n_ubatch * (1 + below(r, 2) as u32),
         n_ubatch,
-        n_seq_max: 1 + r.below(4) as u32,
+        n_seq_max: 1 + below(r, 4) as u32,
         flash_attn: flash,
         type_k,
         type_v,
@@ -253,13 +246,13 @@ fn plan_equals_device_usage_and_decode_allocates_nothing() {
         let mut next_pos = vec![0i32; n_seq as usize];
         let mut first = true;
         loop {
-            let n = 1 + r.below(cfg.ctx.n_batch as u64) as usize;
+            let n = 1 + below(&mut r, cfg.ctx.n_batch as u64) as usize;
             let mut toks = Vec::with_capacity(n);
             let mut pos = Vec::with_capacity(n);
             let mut seq = Vec::with_capacity(n);
             for _ in 0..n {
-                let s = r.below(n_seq) as usize;
-                toks.push(1 + r.below(n_vocab - 1) as i32);
+                let s = below(&mut r, n_seq) as usize;
+                toks.push(1 + below(&mut r, n_vocab - 1) as i32);
                 pos.push(next_pos[s]);
                 next_pos[s] += 1;
                 seq.push(s as i32);

@@ -155,23 +155,22 @@ impl CpuBackend {
 
     /// Plans `g`'s arena for running with up to `n_threads` threads.
     pub fn plan(&self, g: &Graph<'_>, n_threads: usize) -> Result<ArenaPlan> {
-        for &n in g.nodes() {
-            ops::supports(g, n)?;
-        }
-        let params = PlanParams {
-            alignment: DEFAULT_ALIGNMENT,
-            n_threads: n_threads.max(1),
-        };
-        let th = self.split_threshold;
-        let mut p = alloc::plan(g, &params, &|g, n, nth| ops::workspace_size(g, n, nth, th))?;
-        p.config = th;
-        Ok(p)
+        self.plan_with(g, n_threads, ops::workspace_size)
     }
 
     /// Plans a graph at a bounding shape: as [`CpuBackend::plan`], with every workspace at
     /// least what its node needs at any smaller shape, so that `alloc::fit_to_template` can
     /// run those in this plan's slots.
     pub fn plan_bounding(&self, g: &Graph<'_>, n_threads: usize) -> Result<ArenaPlan> {
+        self.plan_with(g, n_threads, ops::workspace_bound)
+    }
+
+    fn plan_with(
+        &self,
+        g: &Graph<'_>,
+        n_threads: usize,
+        workspace: fn(&Graph<'_>, TensorId, usize, u64) -> usize,
+    ) -> Result<ArenaPlan> {
         for &n in g.nodes() {
             ops::supports(g, n)?;
         }
@@ -180,7 +179,7 @@ impl CpuBackend {
             n_threads: n_threads.max(1),
         };
         let th = self.split_threshold;
-        let mut p = alloc::plan(g, &params, &|g, n, nth| ops::workspace_bound(g, n, nth, th))?;
+        let mut p = alloc::plan(g, &params, &|g, n, nth| workspace(g, n, nth, th))?;
         p.config = th;
         Ok(p)
     }
