@@ -527,7 +527,6 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 ))
             }
         };
-        let _ = v_ty;
         let qp = self.g.permute(q, [0, 2, 1, 3])?; // [head_k, n_tokens, n_head]
         let kp = self.g.permute(kview, [0, 2, 1, 3])?; // [head_k, n_kv, n_head_kv]
         let vp = self.g.permute(vview, [0, 2, 1, 3])?; // [head_v, n_kv, n_head_kv]
@@ -555,6 +554,13 @@ impl<'g, 'a> Fwd<'g, 'a> {
         } else {
             let kq = self.g.mul_mat(kp, qp)?; // [n_kv, n_tokens, n_head]
             let kq = self.g.soft_max_ext(kq, Some(mask), None, kq_scale, 0.0)?;
+            // a quantized V (MLA: the latent K rows) cannot be transposed in its blocks:
+            // dequantize the view first
+            let vp = if v_ty.is_quantized() {
+                self.g.cast(vp, GgmlType::F32)?
+            } else {
+                vp
+            };
             let vt = self.g.transpose(vp)?; // [n_kv, head_v, n_head_kv]
             let vt = self.g.cont(vt)?;
             let mut kqv = self.g.mul_mat(vt, kq)?; // [head_v, n_tokens, n_head]
