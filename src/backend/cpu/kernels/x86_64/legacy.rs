@@ -7,7 +7,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{f16_load, hsum_epi32, hsum_ps128, reduce4, rows_wrapper};
+use super::{f16_load, hsum_epi32, hsum_ps, hsum_ps128, reduce4, rows_wrapper};
 use crate::backend::cpu::kernels::generic::legacy::{e8m0_half, KVALUES_IQ4NL, KVALUES_MXFP4};
 use crate::backend::cpu::kernels::quantize::{Q8_BLOCK, Q8_X4};
 use crate::backend::cpu::kernels::TypeKernels;
@@ -272,8 +272,49 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
     }
 }
 
+/// Q8_0 weights in upstream's order (`ggml_vec_dot_q8_0_q8_0` for AVX2, and tinyBLAS's Q8_0
+/// GEMM, which sums the same way): every block's products are kept as eight i32 lane sums
+/// (four neighbouring elements each), converted to f32 and fused-multiply-added with the
+/// block's `d_x · d_y` into eight lane accumulators, which are summed at the end. Summing the
+/// blocks in another order rounds differently (1e-7 relative), which upstream's Q8 activation
+/// rounding can amplify into different tokens.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn rows_q8_0<const NY: usize>(
+    k: usize,
+    w: *const u8,
+    y: *const u8,
+    ys: usize,
+    out: *mut f32,
+) {
+    let nb = k / 32;
+    let ng = nb / 4;
+    let mut acc = [_mm256_setzero_ps(); NY];
+    for ib in 0..nb {
+        let wb = w.add(ib * Q8_0::BYTES);
+        let (ax, sx) = prep::<Q8_0>(wb);
+        let dw = Q8_0::scale(wb);
+        let (g, r) = (ib / 4, ib % 4);
+        for (j, a) in acc.iter_mut().enumerate() {
+            let yr = y.add(j * ys);
+            // x4 groups: 4 f16 scales, 4 i16 sums, 4 × 32 quants; then plain blocks.
+            let (dy, q) = if g < ng {
+                let yg = yr.add(g * Q8_X4);
+                (f16_load(yg.add(2 * r)), yg.add(16 + 32 * r))
+            } else {
+                let yb = yr.add(ng * Q8_X4 + (ib - 4 * ng) * Q8_BLOCK);
+                (f16_load(yb), yb.add(4))
+            };
+            let s = block_dot::<Q8_0>(ax, sx, q);
+            *a = _mm256_fmadd_ps(_mm256_set1_ps(dw * dy), _mm256_cvtepi32_ps(s), *a);
+        }
+    }
+    for (j, a) in acc.iter().enumerate() {
+        *out.add(j) = hsum_ps(*a);
+    }
+}
+
 rows_wrapper!(q4_0, rows_b32[Q4_0,], GgmlType::Q4_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
-rows_wrapper!(q8_0, rows_b32[Q8_0,], GgmlType::Q8_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
+rows_wrapper!(q8_0, rows_q8_0[], GgmlType::Q8_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
 rows_wrapper!(q5_0, rows_b32[Q5_0,], GgmlType::Q5_0, GgmlType::Q8_0, [1, 2, 3, 4]);
 rows_wrapper!(q4_1, rows_b32[Q4_1,], GgmlType::Q4_1, GgmlType::Q8_1, [1, 2, 3, 4]);
 rows_wrapper!(q5_1, rows_b32[Q5_1,], GgmlType::Q5_1, GgmlType::Q8_1, [1, 2, 3, 4]);
