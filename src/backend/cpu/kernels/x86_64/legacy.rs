@@ -289,23 +289,46 @@ unsafe fn rows_q8_0<const NY: usize>(
     let nb = k / 32;
     let ng = nb / 4;
     let mut acc = [_mm256_setzero_ps(); NY];
-    for ib in 0..nb {
+    for g in 0..ng {
+        let wb = w.add(4 * g * Q8_0::BYTES);
+        let p = [
+            prep::<Q8_0>(wb),
+            prep::<Q8_0>(wb.add(Q8_0::BYTES)),
+            prep::<Q8_0>(wb.add(2 * Q8_0::BYTES)),
+            prep::<Q8_0>(wb.add(3 * Q8_0::BYTES)),
+        ];
+        let dw = _mm_setr_ps(
+            Q8_0::scale(wb),
+            Q8_0::scale(wb.add(Q8_0::BYTES)),
+            Q8_0::scale(wb.add(2 * Q8_0::BYTES)),
+            Q8_0::scale(wb.add(3 * Q8_0::BYTES)),
+        );
+        for (j, a) in acc.iter_mut().enumerate() {
+            // x4 group: 4 f16 scales, 4 i16 sums, 4 × 32 quants
+            let yg = y.add(j * ys + g * Q8_X4);
+            let dy = _mm_cvtph_ps(_mm_loadl_epi64(yg as *const __m128i));
+            // the four products d_x · d_y (each rounded once, as upstream's scalar product)
+            let d = _mm_mul_ps(dw, dy);
+            let d = _mm256_set_m128(d, d);
+            let q = yg.add(16);
+            let s0 = block_dot::<Q8_0>(p[0].0, p[0].1, q);
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0x00), _mm256_cvtepi32_ps(s0), *a);
+            let s1 = block_dot::<Q8_0>(p[1].0, p[1].1, q.add(32));
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0x55), _mm256_cvtepi32_ps(s1), *a);
+            let s2 = block_dot::<Q8_0>(p[2].0, p[2].1, q.add(64));
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0xAA), _mm256_cvtepi32_ps(s2), *a);
+            let s3 = block_dot::<Q8_0>(p[3].0, p[3].1, q.add(96));
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0xFF), _mm256_cvtepi32_ps(s3), *a);
+        }
+    }
+    for ib in 4 * ng..nb {
         let wb = w.add(ib * Q8_0::BYTES);
         let (ax, sx) = prep::<Q8_0>(wb);
         let dw = Q8_0::scale(wb);
-        let (g, r) = (ib / 4, ib % 4);
         for (j, a) in acc.iter_mut().enumerate() {
-            let yr = y.add(j * ys);
-            // x4 groups: 4 f16 scales, 4 i16 sums, 4 × 32 quants; then plain blocks.
-            let (dy, q) = if g < ng {
-                let yg = yr.add(g * Q8_X4);
-                (f16_load(yg.add(2 * r)), yg.add(16 + 32 * r))
-            } else {
-                let yb = yr.add(ng * Q8_X4 + (ib - 4 * ng) * Q8_BLOCK);
-                (f16_load(yb), yb.add(4))
-            };
-            let s = block_dot::<Q8_0>(ax, sx, q);
-            *a = _mm256_fmadd_ps(_mm256_set1_ps(dw * dy), _mm256_cvtepi32_ps(s), *a);
+            let yb = y.add(j * ys + ng * Q8_X4 + (ib - 4 * ng) * Q8_BLOCK);
+            let s = block_dot::<Q8_0>(ax, sx, yb.add(4));
+            *a = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16_load(yb)), _mm256_cvtepi32_ps(s), *a);
         }
     }
     for (j, a) in acc.iter().enumerate() {
