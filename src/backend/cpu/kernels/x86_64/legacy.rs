@@ -3,7 +3,8 @@
 //! `NY` activation rows with `maddubs`: signed weights through the `|x| · sign(y, x)` trick,
 //! offset ones (Q4_0's q − 8, Q5_0's q − 16) as unsigned q with `o · Σq_y` subtracted using the
 //! block sums of our activation layout; the four block sums are reduced into one vector and
-//! scaled with four `d_x · d_y` at once.
+//! scaled with four `d_x · d_y` at once. Q8_0 weights instead sum in upstream's order
+//! (`rows_q8_0`), bit-identical to `ggml_vec_dot_q8_0_q8_0`.
 
 use std::arch::x86_64::*;
 
