@@ -188,7 +188,15 @@ pub fn run_thread(
 ) {
     let mut after_serial = false;
     let mut n_split = 0usize;
+    let dump = nth == 1 && super::dump::enabled();
     for &node in g.nodes() {
+        if dump {
+            barrier.chunks[2].store(0, Ordering::Relaxed);
+            run_node(g, plan, b, barrier, failed, &barrier.chunks[2], node, 0, 1);
+            let t = &g.tensors()[node.index()];
+            super::dump::node(&t.name, g.op(node).name(), &tv(g, plan, b, node));
+            continue;
+        }
         if barrier.aborted() {
             return;
         }

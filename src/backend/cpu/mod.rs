@@ -7,6 +7,7 @@
 //! Nothing is allocated during a run: ops use the planned workspace slices of the arena.
 
 pub mod convert;
+pub mod dump;
 pub mod exec;
 pub mod kernels;
 pub mod ops;
