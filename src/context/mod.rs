@@ -66,7 +66,12 @@ pub struct Context {
     n_vocab: usize,
     n_embd: usize,
     devices: Option<devices::DeviceMemory>,
+    abort: Option<AbortCheck>,
 }
+
+/// Asked before every micro-batch; `true` stops the decode (`llama_decode` then returns 2, the
+/// micro-batches already run staying in the cache), as upstream's abort callback.
+pub type AbortCheck = Box<dyn FnMut() -> bool + Send>;
 
 impl Context {
     /// Creates a context: resolves the parameters, allocates the KV cache, plans the worst-case
@@ -154,6 +159,7 @@ impl Context {
             n_vocab,
             n_embd,
             devices: None,
+            abort: None,
         };
         if ctx.cparams.embeddings {
             ctx.embd = vec![0.0; n_batch * n_embd];
@@ -399,7 +405,13 @@ impl Context {
         true
     }
 
-    /// `llama_decode`: `Ok(0)` on success, `Ok(1)` when the KV cache has no room for the batch.
+    /// Sets (or clears) the check asked before every micro-batch.
+    pub fn set_abort_check(&mut self, check: Option<AbortCheck>) {
+        self.abort = check;
+    }
+
+    /// `llama_decode`: `Ok(0)` on success, `Ok(1)` when the KV cache has no room for the batch,
+    /// `Ok(2)` when the abort check stopped it.
     pub fn decode(&mut self, b: &BatchView<'_>) -> Result<i32> {
         let r = run::decode(self, b)?;
         if r == 0 && self.cparams.embeddings {

@@ -358,6 +358,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         n_vocab,
         n_embd,
         devices,
+        abort,
         ..
     } = ctx;
     let cp: &CParams = cp;
@@ -396,6 +397,9 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     *n_outputs = 0;
     let mut out_row = 0usize;
     for (s, e) in super::split_simple(n, cp.n_ubatch as usize) {
+        if abort.as_mut().is_some_and(|f| f()) {
+            return Ok(2);
+        }
         let nt = e - s;
         if !place(kv, prep, s, e, &mut scratch.cells, &mut scratch.idxs) {
             return Ok(1);

@@ -23,6 +23,8 @@ pub struct LlamaContext {
     pub ctx: Context,
     /// The model handle it was made from (returned by `llama_get_model`).
     pub model: *const llama_model,
+    /// `llama_perf_context` counters.
+    pub perf: super::context_more::Perf,
 }
 
 /// # Safety
@@ -32,7 +34,7 @@ pub(crate) unsafe fn ctx_mut<'a>(p: *mut llama_context) -> Option<&'a mut LlamaC
     unsafe { (p as *mut LlamaContext).as_mut() }
 }
 
-fn with_ctx<R>(
+pub(crate) fn with_ctx<R>(
     name: &str,
     ctx: *const llama_context,
     fail: R,
@@ -41,7 +43,7 @@ fn with_ctx<R>(
     with_ctx_mut(name, ctx as *mut llama_context, fail, |c| f(c))
 }
 
-fn with_ctx_mut<R>(
+pub(crate) fn with_ctx_mut<R>(
     name: &str,
     ctx: *mut llama_context,
     fail: R,
@@ -166,28 +168,6 @@ pub(crate) unsafe fn batch_view<'a>(b: &'a llama_batch, n_embd: usize) -> Option
     })
 }
 
-/// `llama_attach_threadpool` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_attach_threadpool(
-    ctx: *mut llama_context,
-    threadpool: ggml_threadpool_t,
-    threadpool_batch: ggml_threadpool_t,
-) {
-    unsupported!(
-        "llama_attach_threadpool",
-        (),
-        ctx,
-        threadpool,
-        threadpool_batch
-    )
-}
-
-/// `llama_detach_threadpool` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_detach_threadpool(ctx: *mut llama_context) {
-    unsupported!("llama_detach_threadpool", (), ctx)
-}
-
 /// `llama_init_from_model`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_init_from_model(
@@ -222,10 +202,16 @@ pub unsafe extern "C" fn llama_init_from_model(
                         crate::fit::table::table(plan)
                     );
                 }
-                let h = LlamaContext {
+                let mut h = LlamaContext {
                     ctx,
                     model: model as *const llama_model,
+                    perf: super::context_more::Perf::new(m.t_load_us, params.no_perf),
                 };
+                super::context_more::set_abort(
+                    &mut h,
+                    params.abort_callback,
+                    params.abort_callback_data,
+                );
                 Box::into_raw(Box::new(h)) as *mut llama_context
             }
             Err(e) => {
@@ -285,12 +271,6 @@ pub unsafe extern "C" fn llama_n_ubatch(ctx: *const llama_context) -> u32 {
 #[no_mangle]
 pub unsafe extern "C" fn llama_n_seq_max(ctx: *const llama_context) -> u32 {
     with_ctx("llama_n_seq_max", ctx, 0, |c| c.ctx.n_seq_max())
-}
-
-/// `llama_n_rs_seq` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_n_rs_seq(ctx: *const llama_context) -> u32 {
-    unsupported!("llama_n_rs_seq", 0, ctx)
 }
 
 /// `llama_get_model`.
@@ -778,8 +758,14 @@ pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batc
 
 /// Runs one decode and maps errors to llama.h's codes (-1 invalid input, -3 fatal).
 pub(crate) fn decode_view(c: &mut LlamaContext, view: &BatchView<'_>, name: &str) -> i32 {
+    let t0 = super::ggml::time_us();
     match c.ctx.decode(view) {
-        Ok(r) => r,
+        Ok(r) => {
+            if r == 0 {
+                c.perf.record(view.n_tokens, t0);
+            }
+            r
+        }
         Err(e) => {
             log_error!("{name}: {e}");
             if e.kind == crate::error::ErrorKind::InvalidArgument {
@@ -837,34 +823,12 @@ pub unsafe extern "C" fn llama_set_causal_attn(ctx: *mut llama_context, causal_a
     })
 }
 
-/// `llama_get_causal_attn` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_causal_attn(ctx: *const llama_context) -> bool {
-    unsupported!("llama_get_causal_attn", false, ctx)
-}
-
 /// `llama_set_warmup` (not supported yet). Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_warmup(ctx: *mut llama_context, warmup: bool) {
     with_ctx_mut("llama_set_warmup", ctx, (), |_| {
         let _ = warmup;
     })
-}
-
-/// `llama_set_abort_callback` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_set_abort_callback(
-    ctx: *mut llama_context,
-    abort_callback: ggml_abort_callback,
-    abort_callback_data: *mut c_void,
-) {
-    unsupported!(
-        "llama_set_abort_callback",
-        (),
-        ctx,
-        abort_callback,
-        abort_callback_data
-    )
 }
 
 /// `llama_synchronize`.
@@ -945,65 +909,6 @@ pub unsafe extern "C" fn llama_get_embeddings_seq(
     )
 }
 
-/// `llama_get_sampled_token_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_token_ith(
-    ctx: *mut llama_context,
-    i: i32,
-) -> llama_token {
-    unsupported!("llama_get_sampled_token_ith", LLAMA_TOKEN_NULL, ctx, i)
-}
-
-/// `llama_get_sampled_probs_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_probs_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
-    unsupported!("llama_get_sampled_probs_ith", std::ptr::null_mut(), ctx, i)
-}
-
-/// `llama_get_sampled_probs_count_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_probs_count_ith(ctx: *mut llama_context, i: i32) -> u32 {
-    unsupported!("llama_get_sampled_probs_count_ith", 0, ctx, i)
-}
-
-/// `llama_get_sampled_logits_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
-    unsupported!("llama_get_sampled_logits_ith", std::ptr::null_mut(), ctx, i)
-}
-
-/// `llama_get_sampled_logits_count_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_logits_count_ith(
-    ctx: *mut llama_context,
-    i: i32,
-) -> u32 {
-    unsupported!("llama_get_sampled_logits_count_ith", 0, ctx, i)
-}
-
-/// `llama_get_sampled_candidates_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_candidates_ith(
-    ctx: *mut llama_context,
-    i: i32,
-) -> *mut llama_token {
-    unsupported!(
-        "llama_get_sampled_candidates_ith",
-        std::ptr::null_mut(),
-        ctx,
-        i
-    )
-}
-
-/// `llama_get_sampled_candidates_count_ith` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_get_sampled_candidates_count_ith(
-    ctx: *mut llama_context,
-    i: i32,
-) -> u32 {
-    unsupported!("llama_get_sampled_candidates_count_ith", 0, ctx, i)
-}
-
 /// `llama_set_sampler` (not supported yet).
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_sampler(
@@ -1012,26 +917,4 @@ pub unsafe extern "C" fn llama_set_sampler(
     smpl: *mut llama_sampler,
 ) -> bool {
     unsupported!("llama_set_sampler", false, ctx, seq_id, smpl)
-}
-
-/// `llama_perf_context` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_perf_context(ctx: *const llama_context) -> llama_perf_context_data {
-    unsupported!(
-        "llama_perf_context",
-        llama_perf_context_data::default(),
-        ctx
-    )
-}
-
-/// `llama_perf_context_print` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_perf_context_print(ctx: *const llama_context) {
-    unsupported!("llama_perf_context_print", (), ctx)
-}
-
-/// `llama_perf_context_reset`.
-#[no_mangle]
-pub unsafe extern "C" fn llama_perf_context_reset(ctx: *mut llama_context) {
-    with_ctx_mut("llama_perf_context_reset", ctx, (), |_| ())
 }

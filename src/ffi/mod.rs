@@ -51,6 +51,7 @@ pub mod batch;
 mod batch_ext;
 pub mod chat;
 pub mod context;
+pub mod context_more;
 pub mod devices;
 pub mod ferrollama;
 pub mod ferrollama_types;

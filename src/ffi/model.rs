@@ -20,6 +20,10 @@ pub struct LlamaModel {
     pub model: Arc<Model>,
     /// Chat templates as C strings: `(name, template)`; `None` is the default template.
     pub templates: Vec<(Option<String>, CString)>,
+    /// Microseconds the load took (`llama_perf_context`'s first load time).
+    pub t_load_us: i64,
+    /// `<arch>.classifier.output_labels` (`llama_model_cls_label`).
+    pub cls_labels: Vec<CString>,
 }
 
 /// Borrows the model behind a C pointer (`None` for NULL).
@@ -56,6 +60,7 @@ fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
         gpus,
         place,
     };
+    let t0 = super::ggml::time_us();
     match Model::load(paths, &mp) {
         Ok(m) => {
             let mut templates = Vec::new();
@@ -72,7 +77,17 @@ fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
                     templates.push((name, c));
                 }
             }
+            let key = format!("{}.classifier.output_labels", m.arch_name());
+            let cls_labels = match m.gguf().get_str_array(&key) {
+                Ok(Some(labels)) => labels
+                    .into_iter()
+                    .map(|l| CString::new(l).unwrap_or_default())
+                    .collect(),
+                _ => Vec::new(),
+            };
             let h = LlamaModel {
+                cls_labels,
+                t_load_us: super::ggml::time_us() - t0,
                 model: Arc::new(m),
                 templates,
             };
@@ -319,16 +334,38 @@ pub unsafe extern "C" fn llama_model_rope_freq_scale_train(model: *const llama_m
     })
 }
 
-/// `llama_model_n_cls_out`.
+/// `llama_model_n_cls_out`: the number of classifier labels, or 1 (upstream's default) when the
+/// model has none.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_n_cls_out(model: *const llama_model) -> u32 {
-    getter("llama_model_n_cls_out", model, 0, |_| 0)
+    super::boundary::run(
+        "llama_model_n_cls_out",
+        || 0,
+        || {
+            // SAFETY: llama.h requires a model from a load function (NULL is refused).
+            let Some(m) = (unsafe { model_ref(model) }) else {
+                log_error!("llama_model_n_cls_out: model is NULL");
+                return 0;
+            };
+            u32::try_from(m.cls_labels.len()).unwrap_or(u32::MAX).max(1)
+        },
+    )
 }
 
-/// `llama_model_cls_label` (not supported yet).
+/// `llama_model_cls_label`: label `i` of `<arch>.classifier.output_labels`; NULL when the model
+/// has no such label.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_cls_label(model: *const llama_model, i: u32) -> *const c_char {
-    unsupported!("llama_model_cls_label", std::ptr::null(), model, i)
+    super::boundary::run("llama_model_cls_label", std::ptr::null, || {
+        // SAFETY: llama.h requires a model from a load function (NULL is refused).
+        let Some(m) = (unsafe { model_ref(model) }) else {
+            log_error!("llama_model_cls_label: model is NULL");
+            return std::ptr::null();
+        };
+        m.cls_labels
+            .get(i as usize)
+            .map_or(std::ptr::null(), |c| c.as_ptr())
+    })
 }
 
 /// `llama_model_meta_val_str`.

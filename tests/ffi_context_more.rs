@@ -1,0 +1,130 @@
+//! Issue 6: the context functions that were `not supported yet` and are real now —
+//! `llama_perf_context` (counts and times as upstream accumulates them), the abort callback
+//! (`llama_decode` returns 2, the aborted micro-batches stay out of the cache), causal-attention
+//! and recurrent-state queries, classifier labels, thread-pool attach/detach, and the
+//! backend-sampling getters' "nothing sampled" values.
+
+use std::ffi::{c_void, CString};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use llama::ffi::batch::llama_batch_get_one;
+use llama::ffi::context::llama_memory_seq_pos_max;
+use llama::ffi::context::{llama_decode, llama_free, llama_get_memory, llama_init_from_model};
+use llama::ffi::context_more::*;
+use llama::ffi::model::{
+    llama_model_cls_label, llama_model_free, llama_model_load_from_file, llama_model_n_cls_out,
+};
+use llama::ffi::params::{llama_context_default_params, llama_model_default_params};
+use llama::ffi::types::*;
+
+fn model_path() -> Option<CString> {
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/llama-spm-F32.gguf");
+    if !p.is_file() {
+        if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
+            panic!("FERROLLAMA_REQUIRE_SHARED=1 but {} is missing", p.display());
+        }
+        eprintln!("skipping: {} not found", p.display());
+        return None;
+    }
+    CString::new(p.to_str()?).ok()
+}
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_then_abort(data: *mut c_void) -> bool {
+    let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    // SAFETY: the test passes a pointer to a usize limit.
+    let limit = unsafe { *(data as *const usize) };
+    n > limit
+}
+
+#[test]
+fn perf_abort_and_queries() {
+    let Some(path) = model_path() else { return };
+    let mut mp = llama_model_default_params();
+    mp.n_gpu_layers = 0;
+    // SAFETY: a valid path and params; handles are freed at the end.
+    unsafe {
+        let m = llama_model_load_from_file(path.as_ptr(), mp);
+        assert!(!m.is_null());
+        assert_eq!(
+            llama_model_n_cls_out(m),
+            1,
+            "no labels: upstream's default 1"
+        );
+        assert!(llama_model_cls_label(m, 0).is_null());
+        let mut cp = llama_context_default_params();
+        cp.n_ctx = 256;
+        cp.n_batch = 128;
+        cp.n_ubatch = 32;
+        cp.no_perf = false;
+        let c = llama_init_from_model(m, cp);
+        assert!(!c.is_null());
+        assert!(llama_get_causal_attn(c));
+        assert_eq!(llama_n_rs_seq(c), 0);
+        llama_attach_threadpool(c, std::ptr::null_mut(), std::ptr::null_mut());
+        llama_detach_threadpool(c);
+
+        // a 5-token prompt, then one token: upstream counts 5 prompt tokens and 1 eval
+        let mut prompt = [1i32, 5, 9, 13, 17];
+        assert_eq!(
+            llama_decode(c, llama_batch_get_one(prompt.as_mut_ptr(), 5)),
+            0
+        );
+        let mut one = [21i32];
+        assert_eq!(llama_decode(c, llama_batch_get_one(one.as_mut_ptr(), 1)), 0);
+        let d = llama_perf_context(c);
+        assert_eq!((d.n_p_eval, d.n_eval), (5, 1));
+        assert!(
+            d.t_p_eval_ms > 0.0 && d.t_eval_ms > 0.0 && d.t_load_ms > 0.0,
+            "{d:?}"
+        );
+        llama_perf_context_print(c);
+        llama_perf_context_reset(c);
+        let d = llama_perf_context(c);
+        // upstream reports at least 1 of each so that rates stay finite
+        assert_eq!((d.n_p_eval, d.n_eval, d.t_eval_ms), (1, 1, 0.0));
+
+        // nothing is sampled inside decode
+        assert_eq!(llama_get_sampled_token_ith(c, 0), LLAMA_TOKEN_NULL);
+        assert!(llama_get_sampled_probs_ith(c, 0).is_null());
+        assert_eq!(llama_get_sampled_logits_count_ith(c, 0), 0);
+        assert!(llama_get_sampled_candidates_ith(c, 0).is_null());
+
+        // abort before the third of four micro-batches: decode returns 2, the first two stay
+        let mem = llama_get_memory(c);
+        let before = llama_memory_seq_pos_max(mem, 0);
+        let mut limit = 2usize;
+        CALLS.store(0, Ordering::SeqCst);
+        llama_set_abort_callback(
+            c,
+            Some(count_then_abort),
+            &mut limit as *mut usize as *mut c_void,
+        );
+        let mut long: Vec<i32> = (0..128).map(|i| 1 + (i % 200)).collect();
+        let rc = llama_decode(c, llama_batch_get_one(long.as_mut_ptr(), 128));
+        assert_eq!(rc, 2, "aborted decode");
+        assert_eq!(
+            CALLS.load(Ordering::SeqCst),
+            3,
+            "asked before each micro-batch"
+        );
+        assert_eq!(
+            llama_memory_seq_pos_max(mem, 0),
+            before + 64,
+            "two micro-batches kept"
+        );
+        // cleared: decoding runs to the end
+        llama_set_abort_callback(c, None, std::ptr::null_mut());
+        let mut tail = [7i32; 8];
+        assert_eq!(
+            llama_decode(c, llama_batch_get_one(tail.as_mut_ptr(), 8)),
+            0
+        );
+
+        llama_free(c);
+        llama_model_free(m);
+    }
+}
