@@ -128,3 +128,53 @@ fn perf_abort_and_queries() {
         llama_model_free(m);
     }
 }
+
+#[test]
+fn save_to_file_round_trips_metadata_and_tensors() {
+    use llama::ffi::model::llama_model_save_to_file;
+    use llama::model::{Model, ModelParams};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models");
+    if !dir.is_dir() {
+        assert_ne!(
+            std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref(),
+            Ok("1")
+        );
+        return;
+    }
+    for name in ["llama-spm-Q8_0", "gemma3-Q4_K_M", "deepseek2-F32"] {
+        let src = dir.join(format!("{name}.gguf"));
+        let out = std::env::temp_dir().join(format!(
+            "ferrollama-save-{}-{name}.gguf",
+            std::process::id()
+        ));
+        let c_src = CString::new(src.to_str().expect("utf-8")).expect("path");
+        let c_out = CString::new(out.to_str().expect("utf-8")).expect("path");
+        let mut mp = llama_model_default_params();
+        mp.n_gpu_layers = 0;
+        // SAFETY: valid paths and params; the model is freed after saving.
+        unsafe {
+            let m = llama_model_load_from_file(c_src.as_ptr(), mp);
+            assert!(!m.is_null());
+            llama_model_save_to_file(m, c_out.as_ptr());
+            llama_model_free(m);
+        }
+        let a = Model::load(&[src], &ModelParams::default()).expect("original");
+        let b = Model::load(std::slice::from_ref(&out), &ModelParams::default()).expect("saved");
+        let _ = std::fs::remove_file(&out);
+        assert_eq!(a.gguf().metadata(), b.gguf().metadata(), "{name}: metadata");
+        let (ta, tb) = (a.gguf().tensors(), b.gguf().tensors());
+        assert_eq!(ta.len(), tb.len(), "{name}: tensor count");
+        for (i, (x, y)) in ta.iter().zip(tb).enumerate() {
+            assert_eq!(
+                (&x.name, x.ty, &x.ne),
+                (&y.name, y.ty, &y.ne),
+                "{name}: tensor {i}"
+            );
+            assert!(
+                a.tensor_bytes(i) == b.tensor_bytes(i),
+                "{name}: {} data",
+                x.name
+            );
+        }
+    }
+}

@@ -203,13 +203,26 @@ pub unsafe extern "C" fn llama_model_load_from_splits(
     })
 }
 
-/// `llama_model_save_to_file` (not supported yet).
+/// `llama_model_save_to_file`: writes the model as one GGUF file (errors are logged; the
+/// function returns nothing, as upstream's).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_save_to_file(
     model: *const llama_model,
     path_model: *const c_char,
 ) {
-    unsupported!("llama_model_save_to_file", (), model, path_model)
+    ffi_guard!("llama_model_save_to_file", (), {
+        require_non_null!("llama_model_save_to_file", (), model, path_model);
+        // SAFETY: a live model from a load function (contract; NULL refused above).
+        let Some(m) = (unsafe { model_ref(model) }) else {
+            return;
+        };
+        let Some(path) = c_path(path_model) else {
+            return;
+        };
+        if let Err(e) = crate::model::save::save_gguf(&m.model, &path) {
+            log_error!("llama_model_save_to_file: {}: {e}", path.display());
+        }
+    })
 }
 
 /// `llama_free_model` (not supported yet). Deprecated in llama.h.

@@ -16,6 +16,7 @@ pub mod loader;
 mod model;
 pub mod phi3;
 pub mod placed;
+pub mod save;
 
 pub use arch::Arch;
 pub use builders::{Fwd, Inputs, KvView, Outputs, RopeCfg, Shape};
