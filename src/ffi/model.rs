@@ -211,12 +211,9 @@ pub unsafe extern "C" fn llama_model_save_to_file(
     path_model: *const c_char,
 ) {
     ffi_guard!("llama_model_save_to_file", (), {
-        require_non_null!("llama_model_save_to_file", (), model, path_model);
-        // SAFETY: a live model from a load function (contract; NULL refused above).
-        let Some(m) = (unsafe { model_ref(model) }) else {
-            return;
-        };
-        let Some(path) = c_path(path_model) else {
+        // SAFETY: a live model from a load function, or NULL (contract).
+        let (Some(m), Some(path)) = (unsafe { model_ref(model) }, c_path(path_model)) else {
+            log_error!("llama_model_save_to_file: model or path_model is NULL");
             return;
         };
         if let Err(e) = crate::model::save::save_gguf(&m.model, &path) {
