@@ -544,14 +544,60 @@ pub unsafe extern "C" fn llama_model_is_diffusion(model: *const llama_model) -> 
     getter("llama_model_is_diffusion", model, false, |_| false)
 }
 
-/// `llama_model_quantize` (not supported yet).
+/// `llama_model_quantize`: 0 on success. File types F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1,
+/// Q8_0 and IQ4_NL (see `model::quantize`); the k-quant / i-quant mixes, an importance matrix,
+/// tensor-type overrides, KV overrides and layer pruning give 1 with a log line.
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_quantize(
     fname_inp: *const c_char,
     fname_out: *const c_char,
     params: *const llama_model_quantize_params,
 ) -> u32 {
-    unsupported!("llama_model_quantize", 1, fname_inp, fname_out, params)
+    ffi_guard!("llama_model_quantize", 1, {
+        // SAFETY: NULL or a valid params struct (contract).
+        let (Some(inp), Some(out), Some(p)) = (c_path(fname_inp), c_path(fname_out), unsafe {
+            params.as_ref()
+        }) else {
+            log_error!("llama_model_quantize: fname_inp, fname_out or params is NULL");
+            return 1;
+        };
+        if !p.imatrix.is_null()
+            || !p.kv_overrides.is_null()
+            || !p.tt_overrides.is_null()
+            || !p.prune_layers.is_null()
+        {
+            log_error!(
+                "not supported yet: llama_model_quantize with imatrix, kv_overrides, \
+                 tensor type overrides or layer pruning"
+            );
+            return 1;
+        }
+        let ty = |v: ggml_type| {
+            u32::try_from(v)
+                .ok()
+                .and_then(crate::quant::GgmlType::from_u32)
+        };
+        let opts = crate::model::quantize::QuantizeOptions {
+            ftype: p.ftype,
+            output_tensor_type: ty(p.output_tensor_type),
+            token_embedding_type: ty(p.token_embedding_type),
+            quantize_output_tensor: p.quantize_output_tensor,
+            allow_requantize: p.allow_requantize,
+            only_copy: p.only_copy,
+            pure: p.pure,
+        };
+        if p.dry_run {
+            log_error!("not supported yet: llama_model_quantize dry_run");
+            return 1;
+        }
+        match crate::model::quantize::quantize_file(&inp, &out, &opts) {
+            Ok(()) => 0,
+            Err(e) => {
+                log_error!("llama_model_quantize: {}: {e}", inp.display());
+                1
+            }
+        }
+    })
 }
 
 /// `llama_adapter_lora_init` (not supported yet).

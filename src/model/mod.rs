@@ -16,6 +16,7 @@ pub mod loader;
 mod model;
 pub mod phi3;
 pub mod placed;
+pub mod quantize;
 pub mod save;
 
 pub use arch::Arch;
