@@ -178,3 +178,57 @@ fn save_to_file_round_trips_metadata_and_tensors() {
         }
     }
 }
+
+#[test]
+fn control_vector_adds_to_layer_outputs_and_clears() {
+    use llama::ffi::context::{llama_get_logits_ith, llama_memory_clear, llama_set_adapter_cvec};
+    use llama::ffi::model::llama_model_n_embd;
+    let Some(path) = model_path() else { return };
+    let mut mp = llama_model_default_params();
+    mp.n_gpu_layers = 0;
+    // SAFETY: valid path and params; handles freed at the end; logits read right after decode.
+    unsafe {
+        let m = llama_model_load_from_file(path.as_ptr(), mp);
+        let mut cp = llama_context_default_params();
+        cp.n_ctx = 128;
+        let c = llama_init_from_model(m, cp);
+        assert!(!c.is_null());
+        let n_embd = llama_model_n_embd(m);
+        let run = |c: *mut llama_context| {
+            llama_memory_clear(llama_get_memory(c), true);
+            let mut toks = [1i32, 7, 42, 99, 3];
+            assert_eq!(
+                llama_decode(c, llama_batch_get_one(toks.as_mut_ptr(), 5)),
+                0
+            );
+            let p = llama_get_logits_ith(c, -1);
+            std::slice::from_raw_parts(p, 8).to_vec()
+        };
+        let plain = run(c);
+        let zeros = vec![0f32; n_embd as usize * 4];
+        assert_eq!(
+            llama_set_adapter_cvec(c, zeros.as_ptr(), zeros.len(), n_embd, 1, 4),
+            0
+        );
+        assert_eq!(run(c), plain, "a zero control vector changes nothing");
+        let v: Vec<f32> = (0..n_embd * 4)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.1)
+            .collect();
+        assert_eq!(
+            llama_set_adapter_cvec(c, v.as_ptr(), v.len(), n_embd, 1, 4),
+            0
+        );
+        assert_ne!(run(c), plain, "a control vector moves the logits");
+        assert_eq!(
+            llama_set_adapter_cvec(c, std::ptr::null(), 0, n_embd, 0, 0),
+            0
+        );
+        assert_eq!(run(c), plain, "NULL turns it off");
+        assert_eq!(
+            llama_set_adapter_cvec(c, v.as_ptr(), v.len(), n_embd + 1, 1, 4),
+            -1
+        );
+        llama_free(c);
+        llama_model_free(m);
+    }
+}

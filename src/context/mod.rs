@@ -67,6 +67,10 @@ pub struct Context {
     n_embd: usize,
     devices: Option<devices::DeviceMemory>,
     abort: Option<AbortCheck>,
+    /// Control vector rows (`n_layer × n_embd` f32, row 0 zeros), allocated with the context.
+    cvec_buf: HostBuffer,
+    /// Layers the control vector applies to, when one is on.
+    cvec_on: Option<(i32, i32)>,
 }
 
 /// Asked before every micro-batch; `true` stops the decode (`llama_decode` then returns 2, the
@@ -160,7 +164,12 @@ impl Context {
             n_embd,
             devices: None,
             abort: None,
+            cvec_buf: HostBuffer::new(&counter, 0, 64)?,
+            cvec_on: None,
         };
+        if model.core().is_ok() {
+            ctx.cvec_buf = HostBuffer::new(&counter, hp.n_layer as usize * n_embd * 4, 64)?;
+        }
         if ctx.cparams.embeddings {
             ctx.embd = vec![0.0; n_batch * n_embd];
             let n_seq = ctx.cparams.n_seq_max as usize;
@@ -210,7 +219,8 @@ impl Context {
             None => {
                 let kv = self.kv.storage.total_bytes()
                     + self.kv_swa.as_ref().map_or(0, |c| c.storage.total_bytes());
-                let outputs = (self.logits.len() + self.embd.len() + self.embd_seq.len()) * 4;
+                let outputs = (self.logits.len() + self.embd.len() + self.embd_seq.len()) * 4
+                    + self.cvec_buf.len();
                 vec![devices::MemoryRow {
                     name: "CPU".to_string(),
                     is_host: true,
@@ -403,6 +413,52 @@ impl Context {
     /// Whether the cache supports position shifts (`llama_memory_can_shift`).
     pub fn memory_can_shift(&self) -> bool {
         true
+    }
+
+    /// The control vector as graphs see it, applied to layers `start..=end`.
+    pub(crate) fn cvec_view(&self, start: i32, end: i32) -> crate::model::CvecView<'_> {
+        crate::model::CvecView {
+            mem: &self.cvec_buf,
+            n_embd: self.n_embd as i64,
+            start,
+            end,
+        }
+    }
+
+    /// `llama_set_adapter_cvec`: `data` holds `n_embd`-float rows for layers 1, 2, … (as many as
+    /// it has; other layers keep their rows), applied to layers `il_start..=il_end`; `None`
+    /// turns the control vector off (its rows are kept).
+    pub fn set_control_vector(
+        &mut self,
+        data: Option<&[f32]>,
+        n_embd: i32,
+        il_start: i32,
+        il_end: i32,
+    ) -> Result<()> {
+        let Some(data) = data else {
+            self.cvec_on = None;
+            return Ok(());
+        };
+        if n_embd < 0 || n_embd as usize != self.n_embd {
+            return Err(crate::error::Error::invalid(format!(
+                "control vector n_embd {n_embd} does not match the model's {}",
+                self.n_embd
+            )));
+        }
+        let n = self.n_embd;
+        let rows = self.cvec_buf.len() / (4 * n.max(1));
+        let buf = self.cvec_buf.as_mut_slice();
+        for il in 1..rows {
+            let Some(src) = data.get((il - 1) * n..il * n) else {
+                break;
+            };
+            for (k, v) in src.iter().enumerate() {
+                let at = (il * n + k) * 4;
+                buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        self.cvec_on = Some((il_start, il_end));
+        Ok(())
     }
 
     /// Sets (or clears) the check asked before every micro-batch.

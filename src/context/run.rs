@@ -9,7 +9,7 @@ use crate::backend::cpu::{as_bytes, CpuBackend};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, RopeMode, RopeParams, TensorId};
 use crate::kv_cache::KvCells;
-use crate::model::{build_graph, Core, Fwd, HParams, Inputs, Model, Shape};
+use crate::model::{build_graph, Core, CvecView, Fwd, HParams, Inputs, Model, Shape};
 use crate::quant::GgmlType;
 
 /// Input buffers, sized once at creation for the largest micro-batch.
@@ -45,15 +45,23 @@ impl Scratch {
 }
 
 /// Builds the forward graph of one micro-batch shape over the context's caches.
+/// What a forward graph reads besides the weights: the caches and the control vector.
+#[derive(Clone, Copy)]
+struct Mem<'a> {
+    kv: &'a Cache,
+    kv_swa: Option<&'a Cache>,
+    cvec: Option<CvecView<'a>>,
+}
+
 fn forward<'a>(
     g: &mut Graph<'a>,
     model: &'a Model,
     core: &'a Core,
     cp: &CParams,
-    kv: &'a Cache,
-    kv_swa: Option<&'a Cache>,
+    mem: Mem<'a>,
     shape: Shape,
 ) -> Result<(Inputs, crate::model::Outputs)> {
+    let Mem { kv, kv_swa, cvec } = mem;
     if let Some(w) = model.placed() {
         g.set_layer_segments(w.layer_segments());
     }
@@ -70,6 +78,7 @@ fn forward<'a>(
         kv: &main,
         kv_swa: swa.as_ref(),
         inp: Inputs::default(),
+        cvec,
     };
     let out = build_graph(&mut f)?;
     Ok((f.inp, out))
@@ -107,18 +116,18 @@ impl Context {
                     embd_input,
                 },
             );
-            let mut g = Graph::new();
-            forward(
-                &mut g,
-                &model,
-                core,
-                &cp,
-                &self.kv,
-                self.kv_swa.as_ref(),
-                shape,
-            )?;
-            let plan = self.cpu.plan_bounding(&g, nth)?;
-            keep(&plan, &mut size);
+            // with and without a control vector (two graph structures)
+            for cvec in [None, Some(self.cvec_view(1, i32::MAX))] {
+                let mut g = Graph::new();
+                let mem = Mem {
+                    kv: &self.kv,
+                    kv_swa: self.kv_swa.as_ref(),
+                    cvec,
+                };
+                forward(&mut g, &model, core, &cp, mem, shape)?;
+                let plan = self.cpu.plan_bounding(&g, nth)?;
+                keep(&plan, &mut size);
+            }
         }
         for cache in std::iter::once(&self.kv).chain(self.kv_swa.as_ref()) {
             let mut g = Graph::new();
@@ -359,6 +368,8 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         n_embd,
         devices,
         abort,
+        cvec_buf,
+        cvec_on,
         ..
     } = ctx;
     let cp: &CParams = cp;
@@ -434,7 +445,18 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             embd_input,
         };
         let mut g = Graph::new();
-        let (inp, out) = forward(&mut g, &model, core, cp, kv, kv_swa.as_ref(), shape)?;
+        let cvec = cvec_on.map(|(start, end)| CvecView {
+            mem: &*cvec_buf,
+            n_embd: n_embd as i64,
+            start,
+            end,
+        });
+        let mem = Mem {
+            kv,
+            kv_swa: kv_swa.as_ref(),
+            cvec,
+        };
+        let (inp, out) = forward(&mut g, &model, core, cp, mem, shape)?;
         let nth = if nt == 1 {
             cp.n_threads
         } else {
@@ -455,7 +477,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             // bounding shape the arena was sized for (see `worst_case_arena`)
             let bound = bounding_shape(cp, shape);
             let mut tg = Graph::new();
-            forward(&mut tg, &model, core, cp, kv, kv_swa.as_ref(), bound)?;
+            forward(&mut tg, &model, core, cp, mem, bound)?;
             let tp = cpu.plan_bounding(&tg, cp.n_threads.max(cp.n_threads_batch))?;
             plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp, &caps)?;
             if !fits(&plan) {

@@ -317,7 +317,9 @@ pub unsafe extern "C" fn llama_set_adapters_lora(
     )
 }
 
-/// `llama_set_adapter_cvec` (not supported yet).
+/// `llama_set_adapter_cvec`: applies `len` floats of control vector (rows of `n_embd` for
+/// layers 1, 2, …) to layers `il_start..=il_end`, or turns it off when `data` is NULL; 0 on
+/// success, -1 on error (e.g. `n_embd` not the model's).
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_adapter_cvec(
     ctx: *mut llama_context,
@@ -327,16 +329,21 @@ pub unsafe extern "C" fn llama_set_adapter_cvec(
     il_start: i32,
     il_end: i32,
 ) -> i32 {
-    unsupported!(
-        "llama_set_adapter_cvec",
-        -1,
-        ctx,
-        data,
-        len,
-        n_embd,
-        il_start,
-        il_end
-    )
+    with_ctx_mut("llama_set_adapter_cvec", ctx, -1, |c| {
+        // SAFETY: NULL (turn it off) or `len` floats (llama.h contract).
+        let rows = if data.is_null() {
+            None
+        } else {
+            unsafe { slice(data, len) }
+        };
+        match c.ctx.set_control_vector(rows, n_embd, il_start, il_end) {
+            Ok(()) => 0,
+            Err(e) => {
+                log_error!("llama_set_adapter_cvec: {e}");
+                -1
+            }
+        }
+    })
 }
 
 /// `llama_memory_clear`.

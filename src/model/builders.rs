@@ -147,6 +147,23 @@ pub struct Fwd<'g, 'a> {
     pub kv_swa: Option<&'g KvView<'a>>,
     /// The inputs created so far.
     pub inp: Inputs,
+    /// The control vector, when one is applied.
+    pub cvec: Option<CvecView<'a>>,
+}
+
+/// A control vector as the graph sees it: one `[n_embd]` f32 row per layer (row 0, for
+/// layer 0, stays zero as upstream never applies one there), added to the output of layers
+/// `start..=end` (`llama_set_adapter_cvec`).
+#[derive(Clone, Copy)]
+pub struct CvecView<'a> {
+    /// The rows, layer by layer.
+    pub mem: &'a dyn crate::graph::ExternalMemory,
+    /// Row length.
+    pub n_embd: i64,
+    /// First layer it applies to.
+    pub start: i32,
+    /// Last layer it applies to (inclusive).
+    pub end: i32,
 }
 
 impl<'g, 'a> Fwd<'g, 'a> {
@@ -159,6 +176,31 @@ impl<'g, 'a> Fwd<'g, 'a> {
             Some(data) => self.g.weight(&info.name, w.ty, ne, data),
             None => self.g.weight_meta(&info.name, w.ty, ne),
         }
+    }
+
+    /// `build_cvec`: adds the control vector's row for layer `il` to `cur` (a layer's output);
+    /// zeros for layers outside its range.
+    pub fn cvec(&mut self, cur: TensorId, il: usize) -> Result<TensorId> {
+        let Some(c) = self.cvec else {
+            return Ok(cur);
+        };
+        // every layer adds a row while a control vector is on, so that the graph's structure
+        // does not depend on the range (row 0, never written, is zeros)
+        let l = il as i32;
+        let row = if l >= 1 && l >= c.start && l <= c.end {
+            il
+        } else {
+            0
+        };
+        let off = row * c.n_embd as usize * 4;
+        let row = self.g.external(
+            &format!("cvec_l{il}"),
+            GgmlType::F32,
+            &[c.n_embd],
+            c.mem,
+            off,
+        )?;
+        self.g.add(cur, row)
     }
 
     /// A required weight (error naming what is missing).

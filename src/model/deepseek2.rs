@@ -109,6 +109,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
             f.g.add(moe, sh)?
         };
         inp_l = f.g.add(cur, ffn_inp)?;
+        inp_l = f.cvec(inp_l, il)?;
     }
     f.g.set_segment(0);
     f.head(inp_l)

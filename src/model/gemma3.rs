@@ -46,6 +46,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         let cur = f.ffn_par(cur, &l.ffn_up, &l.ffn_gate, &l.ffn_down, true)?;
         let cur = f.norm(cur, &l.ffn_post_norm, "post_ffw_norm")?;
         inp_l = f.g.add(cur, sa_out)?;
+        inp_l = f.cvec(inp_l, il)?;
     }
     f.g.set_segment(0);
     f.head(inp_l)

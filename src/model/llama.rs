@@ -66,6 +66,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         };
         // l_out
         inp_l = f.g.add(cur, ffn_inp)?;
+        inp_l = f.cvec(inp_l, il)?;
     }
     f.g.set_segment(0);
     let _ = n_tokens;

@@ -20,7 +20,7 @@ pub mod quantize;
 pub mod save;
 
 pub use arch::Arch;
-pub use builders::{Fwd, Inputs, KvView, Outputs, RopeCfg, Shape};
+pub use builders::{CvecView, Fwd, Inputs, KvView, Outputs, RopeCfg, Shape};
 pub use hparams::HParams;
 pub use model::{Core, Model, ModelParams};
 

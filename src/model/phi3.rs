@@ -40,6 +40,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         let act = f.g.swiglu(up)?;
         let cur = f.mm(&l.ffn_down, act, &None, "ffn_down")?;
         inp_l = f.g.add(residual, cur)?;
+        inp_l = f.cvec(inp_l, il)?;
     }
     f.g.set_segment(0);
     f.head(inp_l)
