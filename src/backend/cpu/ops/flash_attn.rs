@@ -124,7 +124,10 @@ mod simd {
                 let yv = _mm256_cvtph_ps(_mm_loadu_si128(y.as_ptr() as *const __m128i));
                 _mm256_fmadd_ps(yv, sv, av)
             };
-            _mm_storeu_si128(a.as_mut_ptr() as *mut __m128i, _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(r));
+            _mm_storeu_si128(
+                a.as_mut_ptr() as *mut __m128i,
+                _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(r),
+            );
             for t in i..n {
                 *acc.add(t) = a[t - i];
             }
