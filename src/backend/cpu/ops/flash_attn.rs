@@ -55,23 +55,38 @@ fn scale_f16(acc: &mut [f16], s: f32) {
     }
 }
 
-/// `acc[i] = f16(fma(v[i], s, acc[i]))` for an F16 row `v` (upstream's `ggml_vec_mad_f16`,
-/// which fuses the multiply-add).
+/// Elements per step of upstream's AVX2 `ggml_vec_mad_f16` (`GGML_F16_STEP`): it fuses the
+/// multiply-add for the first `n & !(MAD_STEP - 1)` elements and rounds the product and the sum
+/// separately for the rest.
+const MAD_STEP: usize = 32;
+
+/// `acc[i] = f16(acc[i] + v[i] · s)` for an F16 row `v`, as upstream's AVX2 `ggml_vec_mad_f16`
+/// rounds it (fused for whole [`MAD_STEP`]s, then product and sum apart).
 ///
 /// # Safety
 /// `v` must point to `acc.len()` readable f16 values.
 unsafe fn mad_f16(acc: &mut [f16], v: *const u8, s: f32) {
+    let nf = acc.len() & !(MAD_STEP - 1);
+    let vp = v as *const u16;
     #[cfg(target_arch = "x86_64")]
-    if f16_simd() {
+    let done = if f16_simd() {
         // SAFETY: F16C/FMA/AVX2 were detected; `acc` and (the caller vouches) `v` cover
-        // `acc.len()` elements.
-        unsafe { simd::mad_f16(acc.as_mut_ptr() as *mut u16, v as *const u16, acc.len(), s) };
-        return;
-    }
-    for (i, x) in acc.iter_mut().enumerate() {
+        // `acc.len()` ≥ `nf` elements.
+        unsafe { simd::mad_f16(acc.as_mut_ptr() as *mut u16, vp, nf, s) };
+        nf
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (i, x) in acc.iter_mut().enumerate().skip(done) {
         // SAFETY: i < acc.len(), which the caller guarantees `v` holds.
-        let y = unsafe { (v as *const u16).add(i).read_unaligned() };
-        *x = f16::from_f32(f16_to_f32(y).mul_add(s, x.to_f32()));
+        let y = f16_to_f32(unsafe { vp.add(i).read_unaligned() });
+        *x = f16::from_f32(if i < nf {
+            y.mul_add(s, x.to_f32())
+        } else {
+            x.to_f32() + y * s
+        });
     }
 }
 
