@@ -35,7 +35,7 @@ const POINTER_TYPEDEFS: [&str; 16] = [
 
 /// Functions whose result with all-NULL pointers is a documented success, and what it must be
 /// (`any` = only "no crash, no panic" is checked).
-const EXPECT: [(&str, &str); 8] = [
+const EXPECT: [(&str, &str); 9] = [
     // "always returns true"
     ("llama_opt_param_filter_all", "1"),
     // tmpl NULL means the default (chatml) template; zero messages without the assistant prefix
@@ -52,6 +52,8 @@ const EXPECT: [(&str, &str); 8] = [
     ("llama_sampler_init_logit_bias", "any"),
     // dry_multiplier 0 disables DRY; as upstream, the vocab is needed only to process seq breakers
     ("llama_sampler_init_dry", "any"),
+    // FERROLLAMA_FIT_STATUS_ERROR (2) is the fit's failure value for bad arguments
+    ("ferrollama_fit", "2"),
 ];
 
 #[derive(Debug)]
@@ -204,7 +206,13 @@ fn null_pointers_give_failure_values_without_panics() {
     let so = ffi_common::cdylib();
     let libdir = so.parent().expect("lib dir").to_path_buf();
     let mut protos = Vec::new();
-    for h in ["llama.h", "ggml.h", "ggml-backend.h", "ggml-cpu.h"] {
+    for h in [
+        "llama.h",
+        "ggml.h",
+        "ggml-backend.h",
+        "ggml-cpu.h",
+        "ferrollama.h",
+    ] {
         protos.extend(parse_protos(
             &std::fs::read_to_string(root.join("include").join(h)).expect("header"),
         ));
@@ -225,7 +233,7 @@ fn null_pointers_give_failure_values_without_panics() {
         body.push_str(&call(p, &mut zeros));
     }
     let program = format!(
-        "#include \"llama.h\"\n#include <stdio.h>\n\n{}\n\nint main(void) {{\n    setvbuf(stdout, NULL, _IONBF, 0);\n{body}    return 0;\n}}\n",
+        "#include \"llama.h\"\n#include \"ferrollama.h\"\n#include <stdio.h>\n\n{}\n\nint main(void) {{\n    setvbuf(stdout, NULL, _IONBF, 0);\n{body}    return 0;\n}}\n",
         zeros.join("\n")
     );
     let dir = std::env::temp_dir().join(format!("ferrollama-misuse-{}", std::process::id()));

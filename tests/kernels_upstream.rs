@@ -13,7 +13,8 @@ use std::ffi::{c_char, c_void, CString};
 
 use llama::backend::cpu::kernels::quantize::{quantize_row_q8_0_ggml, quantize_row_q8_1_ggml};
 use llama::backend::cpu::kernels::{
-    act_row_size, quantize_activations, scalar_table, table, vec_dot_type, SUPPORTED,
+    act_row_size, all_tables, quantize_activations, scalar_table, table, vec_dot_type, Isa,
+    SUPPORTED,
 };
 use llama::quant::GgmlType;
 
@@ -245,6 +246,50 @@ fn dot_products_match_f64_reference_and_upstream() {
                     "{} trial {trial}: {who} {v} vs f64 reference {reference} (bound {bound})",
                     ty.name()
                 );
+            }
+        }
+    }
+}
+
+/// Q8_0 weights: the SIMD row kernels (any number of activation rows per call) give exactly
+/// upstream's `ggml_vec_dot_q8_0_q8_0`, not just a close value, so that upstream's Q8
+/// activation rounding downstream sees the same numbers (greedy parity at near-ties).
+#[test]
+fn q8_0_rows_are_bit_identical_to_upstream() {
+    let Some(up) = upstream() else { return };
+    let ty = GgmlType::Q8_0;
+    let mut rng = Rng::new(11);
+    for t in all_tables() {
+        if t.isa == Isa::Scalar {
+            continue; // the scalar kernel follows upstream's scalar (`_generic`) order instead
+        }
+        let kern = t.get(ty).expect("Q8_0 kernel");
+        for &nb in &[1usize, 3, 4, 5, 8, 13, 24] {
+            let k = 32 * nb;
+            let (w, ws) = random_weights(ty, 1, k, &mut rng);
+            let w = &w[..ws];
+            let ny = 8;
+            let ar = act_row_size(ty, k).expect("act row");
+            let mut y_ours = vec![0u8; ny * ar];
+            let mut theirs = vec![0f32; ny];
+            for (j, th) in theirs.iter_mut().enumerate() {
+                let src: Vec<f32> = (0..k).map(|_| rng.normal() * 3.0).collect();
+                quantize_activations(GgmlType::Q8_0, &src, &mut y_ours[j * ar..(j + 1) * ar])
+                    .expect("quantize");
+                *th = up.vec_dot(ty, k, w, &ggml_layout(GgmlType::Q8_0, &src));
+            }
+            for n in 1..=ny {
+                let mut out = vec![0f32; n];
+                (kern.rows)(k, w, &y_ours, ar, &mut out);
+                for (j, o) in out.iter().enumerate() {
+                    assert_eq!(
+                        o.to_bits(),
+                        theirs[j].to_bits(),
+                        "{:?} k={k} rows={n} row {j}: {o} vs upstream {}",
+                        t.isa,
+                        theirs[j]
+                    );
+                }
             }
         }
     }

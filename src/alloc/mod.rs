@@ -54,12 +54,21 @@ pub struct ArenaPlan {
     pub offsets: Vec<Option<usize>>,
     /// `(offset, bytes)` of each node's workspace, indexed by `TensorId` (`None`: no scratch).
     pub workspace: Vec<Option<(usize, usize)>>,
+    /// `(base, bytes)` of each arena segment ([`Graph::segment`]), in segment order: offsets
+    /// above are into the segments laid end to end (segment `s` starts at `base`); each
+    /// segment is its own buffer at run time. One segment (the host's) unless the graph runs
+    /// layers on simulated GPUs.
+    pub segments: Vec<(usize, usize)>,
 }
 
 impl ArenaPlan {
     /// Offset of arena tensor `id`, if it is one.
     pub fn offset(&self, id: TensorId) -> Option<usize> {
         self.offsets.get(id.index()).copied().flatten()
+    }
+    /// Bytes of segment `s` (0 when the graph has none there).
+    pub fn segment_size(&self, s: usize) -> usize {
+        self.segments.get(s).map_or(0, |&(_, n)| n)
     }
 }
 
@@ -78,6 +87,7 @@ struct Block {
     start: usize,
     end: usize,
     bytes: usize,
+    seg: usize,
     /// Tensor index; workspace blocks use `usize::MAX - tensor index`.
     owner: usize,
 }
@@ -194,6 +204,7 @@ pub fn plan(
                 start: first[i],
                 end: last[i],
                 bytes: t.nbytes(),
+                seg: graph.segment(TensorId(i as u32)) as usize,
                 owner: i,
             });
         }
@@ -205,6 +216,7 @@ pub fn plan(
                 start: step,
                 end: step,
                 bytes: ws,
+                seg: graph.segment(node) as usize,
                 owner: usize::MAX - node.index(),
             });
         }
@@ -212,15 +224,18 @@ pub fn plan(
     // Place in order of start; at equal start, bigger first (packs better).
     blocks.sort_by(|a, b| a.start.cmp(&b.start).then(b.bytes.cmp(&a.bytes)));
 
-    let mut offsets = vec![None; n];
-    let mut ws_out = vec![None; n];
-    let mut fl = FreeList {
-        free: Vec::new(),
-        top: 0,
-    };
-    let mut size = 0usize;
-    // Blocks to free, ordered by end step.
-    let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (end, off, rounded size)
+    let n_seg = blocks.iter().map(|b| b.seg + 1).max().unwrap_or(1);
+    let mut offsets: Vec<Option<(usize, usize)>> = vec![None; n];
+    let mut ws_out: Vec<Option<(usize, usize, usize)>> = vec![None; n];
+    let mut fls: Vec<FreeList> = (0..n_seg)
+        .map(|_| FreeList {
+            free: Vec::new(),
+            top: 0,
+        })
+        .collect();
+    let mut sizes = vec![0usize; n_seg];
+    // Blocks to free, ordered by end step: (end, segment, off, rounded size).
+    let mut live: Vec<(usize, usize, usize, usize)> = Vec::new();
     let mut bi = 0;
     for step in 0..=end_of_graph {
         while bi < blocks.len() && blocks[bi].start == step {
@@ -230,36 +245,165 @@ pub fn plan(
                 0
             } else {
                 let rounded = align_up(b.bytes, align)?;
-                let off = fl.alloc(rounded)?;
-                live.push((b.end, off, rounded));
-                size = size.max(off + b.bytes);
+                let off = fls[b.seg].alloc(rounded)?;
+                live.push((b.end, b.seg, off, rounded));
+                sizes[b.seg] = sizes[b.seg].max(off + b.bytes);
                 off
             };
             if b.owner < n {
-                offsets[b.owner] = Some(off);
+                offsets[b.owner] = Some((b.seg, off));
             } else {
-                ws_out[usize::MAX - b.owner] = Some((off, b.bytes));
+                ws_out[usize::MAX - b.owner] = Some((b.seg, off, b.bytes));
             }
         }
         let mut k = 0;
         while k < live.len() {
             if live[k].0 <= step {
-                let (_, off, sz) = live.swap_remove(k);
-                fl.release(off, sz);
+                let (_, seg, off, sz) = live.swap_remove(k);
+                fls[seg].release(off, sz);
             } else {
                 k += 1;
             }
         }
     }
+    // segments end to end, each starting aligned
+    let mut segments = Vec::with_capacity(n_seg);
+    let mut base = 0usize;
+    for &sz in &sizes {
+        segments.push((base, sz));
+        base = align_up(
+            base.checked_add(sz)
+                .ok_or_else(|| Error::oom("arena size overflows"))?,
+            align,
+        )?;
+    }
+    let size = segments.last().map_or(0, |&(b, s)| b + s);
     Ok(ArenaPlan {
         size,
         alignment: align,
         n_threads: params.n_threads,
         n_tensors: n,
         config: 0,
-        offsets,
-        workspace: ws_out,
+        offsets: offsets
+            .into_iter()
+            .map(|o| o.map(|(seg, off)| segments[seg].0 + off))
+            .collect(),
+        workspace: ws_out
+            .into_iter()
+            .map(|w| w.map(|(seg, off, bytes)| (segments[seg].0 + off, bytes)))
+            .collect(),
+        segments,
     })
+}
+
+/// Re-uses the offsets of `template` (a plan of `tg`) for `g`, a graph built by the same code
+/// at a smaller shape: the same tensors, ops and sources in the same order (so the same
+/// liveness), each arena tensor no larger than its counterpart. Every tensor then sits inside
+/// its counterpart's slot, so nothing live overlaps. A workspace that is no larger than its
+/// counterpart takes its slot; a larger one (workspaces are not monotone in the shape) goes
+/// into the lowest gap free during its node, below `arena_len`. This is how a context covers
+/// every micro-batch shape with the arena it planned for the bounding shapes, even where a
+/// fresh best-fit plan of a smaller graph would happen to pack worse. `fresh` is `g`'s own plan
+/// (its workspace sizes are kept).
+pub fn fit_to_template(
+    g: &Graph<'_>,
+    fresh: &ArenaPlan,
+    tg: &Graph<'_>,
+    template: &ArenaPlan,
+    caps: &[usize],
+) -> Result<ArenaPlan> {
+    let mismatch = |what: String| {
+        Err(Error::internal(format!(
+            "graph does not fit its bounding shape: {what}"
+        )))
+    };
+    if g.n_tensors() != tg.n_tensors() || g.nodes() != tg.nodes() || g.outputs() != tg.outputs() {
+        return mismatch("different tensors or nodes".into());
+    }
+    let (ta, tb) = (g.tensors(), tg.tensors());
+    for i in 0..g.n_tensors() {
+        let id = TensorId(i as u32);
+        let (a, b) = (&ta[i], &tb[i]);
+        if std::mem::discriminant(&g.op(id)) != std::mem::discriminant(&tg.op(id))
+            || g.src(id) != tg.src(id)
+            || std::mem::discriminant(&a.storage) != std::mem::discriminant(&b.storage)
+        {
+            return mismatch(format!("tensor {} differs in structure", a.name));
+        }
+        if fresh.offsets[i].is_some() && (template.offsets[i].is_none() || a.nbytes() > b.nbytes())
+        {
+            return mismatch(format!(
+                "tensor {} is larger than at the bounding shape",
+                a.name
+            ));
+        }
+    }
+    let mut out = fresh.clone();
+    out.offsets = template.offsets.clone();
+    out.size = template.size;
+    out.segments = template.segments.clone();
+    let mut live = None;
+    for (step, &node) in g.nodes().iter().enumerate() {
+        let i = node.index();
+        out.workspace[i] = match (fresh.workspace[i], template.workspace[i]) {
+            (None, _) => None,
+            (Some((_, n)), Some((o, m))) if n <= m => Some((o, n)),
+            // Workspaces are not monotone in the shape (a small batch may convert activations
+            // once per thread): place this one in a gap free during its node.
+            (Some((_, n)), _) => {
+                let live = live.get_or_insert_with(|| liveness(g));
+                let seg = g.segment(node) as usize;
+                let (base, _) = out.segments.get(seg).copied().unwrap_or((0, 0));
+                let cap = caps.get(seg).copied().unwrap_or(0);
+                let o = gap_at(g, &out, live, step, n, base, base + cap).ok_or_else(|| {
+                    Error::internal(format!(
+                        "graph does not fit its bounding shape: no room for the {n}-byte \
+                         workspace of node {i} in segment {seg} of {cap} bytes"
+                    ))
+                })?;
+                if let Some(sg) = out.segments.get_mut(seg) {
+                    sg.1 = sg.1.max(o + n - base);
+                }
+                out.size = out.size.max(o + n);
+                Some((o, n))
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// The lowest aligned offset where `n` bytes fit in `[start, limit)` without touching a tensor
+/// of `plan` live at node `step` (sizes from `g`).
+#[allow(clippy::too_many_arguments)]
+fn gap_at(
+    g: &Graph<'_>,
+    plan: &ArenaPlan,
+    live: &[Option<(usize, usize)>],
+    step: usize,
+    n: usize,
+    start: usize,
+    limit: usize,
+) -> Option<usize> {
+    let align = plan.alignment.max(1);
+    let mut busy: Vec<(usize, usize)> = live
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l, Some((a, b)) if *a <= step && step <= *b))
+        .filter_map(|(i, _)| {
+            let off = plan.offsets.get(i).copied().flatten()?;
+            let bytes = g.tensors().get(i)?.nbytes();
+            (off + bytes > start && off < limit).then_some((off, off + bytes))
+        })
+        .collect();
+    busy.sort_unstable();
+    let mut at = start;
+    for (lo, hi) in busy {
+        if at + n <= lo {
+            break;
+        }
+        at = at.max(hi.div_ceil(align) * align);
+    }
+    (at + n <= limit).then_some(at)
 }
 
 /// Plans each graph on its own; the arena is the largest plan.

@@ -18,6 +18,7 @@
 //! cache and compute arena — never changes after creation, and the counter is sealed.
 
 pub mod batch;
+pub mod devices;
 pub mod params;
 mod run;
 mod state;
@@ -29,8 +30,9 @@ use std::sync::Arc;
 
 use crate::backend::buffer::{AllocCounter, HostBuffer};
 use crate::backend::cpu::CpuBackend;
+use crate::backend::sim::SimDevice;
 use crate::error::Result;
-use crate::kv_cache::storage::KvStorage;
+use crate::kv_cache::storage::{KvLayout, KvStorage};
 use crate::kv_cache::KvCells;
 use crate::model::Model;
 
@@ -63,6 +65,7 @@ pub struct Context {
     scratch: run::Scratch,
     n_vocab: usize,
     n_embd: usize,
+    devices: Option<devices::DeviceMemory>,
 }
 
 impl Context {
@@ -82,13 +85,26 @@ impl Context {
         let cparams = params::resolve(hp, params)?;
         let counter = AllocCounter::new();
         let main_keep = |il: usize| !(hp.has_swa() && hp.is_swa[il]);
+        let gpus: &[SimDevice] = model.placed().map_or(&[], |w| &w.gpus[..]);
+        let on_gpu = |il: usize| {
+            if params.offload_kqv {
+                model.placed().and_then(|w| w.layer_gpu(il))
+            } else {
+                None
+            }
+        };
+        let layout = |keep| KvLayout {
+            keep,
+            device: &on_gpu,
+            gpus,
+        };
         let storage = KvStorage::new(
             &counter,
             hp,
             cparams.n_ctx,
             cparams.type_k,
             cparams.type_v,
-            &main_keep,
+            &layout(&main_keep),
         )?;
         let kv = Cache {
             cells: KvCells::new(cparams.n_ctx),
@@ -103,7 +119,7 @@ impl Context {
                 cparams.n_ctx_swa,
                 cparams.type_k,
                 cparams.type_v,
-                &keep,
+                &layout(&keep),
             )?;
             Some(Cache {
                 cells: KvCells::new(cparams.n_ctx_swa),
@@ -137,6 +153,7 @@ impl Context {
             scratch,
             n_vocab,
             n_embd,
+            devices: None,
         };
         if ctx.cparams.embeddings {
             ctx.embd = vec![0.0; n_batch * n_embd];
@@ -144,15 +161,65 @@ impl Context {
             ctx.embd_seq = vec![0.0; n_seq * n_embd];
             ctx.embd_seq_present = vec![false; n_seq];
         }
-        let size = if model.core().is_ok() {
+        let segs = if model.core().is_ok() {
             ctx.worst_case_arena()?
         } else {
-            0
+            vec![0]
         };
+        let size = segs.first().copied().unwrap_or(0);
         ctx.arena = ctx.cpu.alloc_arena(size)?;
+        if let Some(w) = model.placed() {
+            let kv_bytes = |d: usize| {
+                let swa = ctx.kv_swa.as_ref().map_or(0, |c| c.storage.device_bytes(d));
+                ctx.kv.storage.device_bytes(d) + swa
+            };
+            let held: Vec<u64> = (0..w.gpus.len()).map(kv_bytes).collect();
+            let engine: Vec<u64> = (0..w.gpus.len())
+                .map(|d| segs.get(1 + d).copied().unwrap_or(0) as u64)
+                .collect();
+            ctx.devices = Some(devices::reserve(
+                w,
+                params,
+                &ctx.cparams,
+                size as u64,
+                &engine,
+                &held,
+            )?);
+        }
         // the plan is the allocation: anything later is a bug, refused and counted
         counter.seal();
         Ok(ctx)
+    }
+
+    /// The per-device memory table: the plan's rows when the model is on simulated GPUs, else
+    /// one host row from the buffers this context holds (weights are the file mapping's).
+    pub fn memory_rows(&self) -> Vec<devices::MemoryRow> {
+        match &self.devices {
+            Some(d) => d
+                .plan
+                .devices
+                .iter()
+                .map(devices::MemoryRow::from_plan)
+                .collect(),
+            None => {
+                let kv = self.kv.storage.total_bytes()
+                    + self.kv_swa.as_ref().map_or(0, |c| c.storage.total_bytes());
+                let outputs = (self.logits.len() + self.embd.len() + self.embd_seq.len()) * 4;
+                vec![devices::MemoryRow {
+                    name: "CPU".to_string(),
+                    is_host: true,
+                    kv: kv as u64,
+                    compute: self.arena.len() as u64,
+                    other: outputs as u64,
+                    ..Default::default()
+                }]
+            }
+        }
+    }
+
+    /// The memory plan of a context whose model is on simulated GPUs (`None`: host only).
+    pub fn device_plan(&self) -> Option<&crate::fit::MemoryPlan> {
+        self.devices.as_ref().map(|d| &d.plan)
     }
 
     /// The model.

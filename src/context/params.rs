@@ -56,6 +56,10 @@ pub struct ContextParams {
     pub yarn_orig_ctx: u32,
     /// Full-size SWA cache.
     pub swa_full: bool,
+    /// KV cache and attention on the layer's device (simulated GPUs).
+    pub offload_kqv: bool,
+    /// Host weights staged on a GPU for large micro-batches (planned on simulated GPUs).
+    pub op_offload: bool,
 }
 
 impl Default for ContextParams {
@@ -83,6 +87,8 @@ impl Default for ContextParams {
             yarn_beta_slow: -1.0,
             yarn_orig_ctx: 0,
             swa_full: true,
+            offload_kqv: true,
+            op_offload: true,
         }
     }
 }

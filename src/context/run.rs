@@ -54,6 +54,9 @@ fn forward<'a>(
     kv_swa: Option<&'a Cache>,
     shape: Shape,
 ) -> Result<(Inputs, crate::model::Outputs)> {
+    if let Some(w) = model.placed() {
+        g.set_layer_segments(w.layer_segments());
+    }
     let main = kv.storage.view();
     let swa = kv_swa.map(|c| c.storage.view());
     let mut f = Fwd {
@@ -73,8 +76,9 @@ fn forward<'a>(
 }
 
 impl Context {
-    /// Plans the bounding graph shapes (see the module docs) and returns the arena size.
-    pub(super) fn worst_case_arena(&mut self) -> Result<usize> {
+    /// Plans the bounding graph shapes (see the module docs) and returns each arena segment's
+    /// size: `[0]` the host arena, `[1 + d]` simulated GPU `d`'s compute.
+    pub(super) fn worst_case_arena(&mut self) -> Result<Vec<usize>> {
         let model = self.model.clone();
         let core = model.core()?;
         let cp = self.cparams.clone();
@@ -82,15 +86,27 @@ impl Context {
         let n_kv = cp.n_ctx as i64;
         let n_kv_swa = cp.n_ctx_swa as i64;
         let nth = cp.n_threads.max(cp.n_threads_batch);
-        let mut size = 0usize;
-        for (n_tokens, n_outputs) in [(nu, nu), (nu, 1), (1, 1)] {
-            let shape = Shape {
-                n_tokens,
-                n_outputs,
-                n_kv,
-                n_kv_swa,
-                embd_input: false,
-            };
+        let n_gpus = model.placed().map_or(0, |w| w.gpus.len());
+        let mut size = vec![0usize; 1 + n_gpus];
+        let keep = |plan: &crate::alloc::ArenaPlan, size: &mut Vec<usize>| {
+            for (s, slot) in size.iter_mut().enumerate() {
+                *slot = (*slot).max(plan.segment_size(s));
+            }
+        };
+        let shapes = [nu, (nu - 1).max(1)]
+            .into_iter()
+            .flat_map(|n_outputs| [false, true].map(|embd_input| (n_outputs, embd_input)));
+        for (n_outputs, embd_input) in shapes {
+            let shape = bounding_shape(
+                &cp,
+                Shape {
+                    n_tokens: nu,
+                    n_outputs,
+                    n_kv,
+                    n_kv_swa,
+                    embd_input,
+                },
+            );
             let mut g = Graph::new();
             forward(
                 &mut g,
@@ -101,17 +117,36 @@ impl Context {
                 self.kv_swa.as_ref(),
                 shape,
             )?;
-            let plan = self.cpu.plan(&g, nth)?;
-            size = size.max(plan.size);
+            let plan = self.cpu.plan_bounding(&g, nth)?;
+            keep(&plan, &mut size);
         }
         for cache in std::iter::once(&self.kv).chain(self.kv_swa.as_ref()) {
             let mut g = Graph::new();
             if build_shift(&mut g, &model, core, &cp, cache)?.is_some() {
                 let plan = self.cpu.plan(&g, nth)?;
-                size = size.max(plan.size);
+                keep(&plan, &mut size);
             }
         }
         Ok(size)
+    }
+}
+
+/// The largest shape with the same graph structure as `s`: a full micro-batch over the whole
+/// cache, with every row an output when all of `s`'s rows are (else one row fewer, the most a
+/// graph that selects output rows can have). Every tensor of a graph at shape `s` is at most
+/// as large as its counterpart at this shape; the arena is planned for these shapes.
+fn bounding_shape(cp: &CParams, s: Shape) -> Shape {
+    let nu = cp.n_ubatch as i64;
+    Shape {
+        n_tokens: nu,
+        n_outputs: if s.n_outputs == s.n_tokens {
+            nu
+        } else {
+            (nu - 1).max(1)
+        },
+        n_kv: cp.n_ctx as i64,
+        n_kv_swa: cp.n_ctx_swa as i64,
+        embd_input: s.embd_input,
     }
 }
 
@@ -154,11 +189,11 @@ fn build_shift<'a>(
         let n_rot = hp.n_rot as i64;
         let nope = if hp.is_mla() { head_k - n_rot } else { 0 };
         let ty = view.type_k;
-        let k = g.external(
+        let k = view.leaf(
+            g,
             &format!("cache_k_l{il}"),
             ty,
             &[head_k * n_head_kv, size],
-            view.k_mem,
             koff,
         )?;
         let rs = ty.row_size(head_k as u64)? as usize;
@@ -302,6 +337,12 @@ fn apply_shift(
 pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     let model = ctx.model.clone();
     let core = model.core()?;
+    if model.placed().is_some_and(|w| !w.is_backed()) {
+        return Err(Error::invalid(
+            "the model's weights are on accounting-only simulated devices \
+             (FERROLLAMA_SIM_BACKING=none): it can be planned and loaded, not decoded",
+        ));
+    }
     let Context {
         cparams: cp,
         cpu,
@@ -316,6 +357,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         scratch,
         n_vocab,
         n_embd,
+        devices,
         ..
     } = ctx;
     let cp: &CParams = cp;
@@ -394,13 +436,30 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         } else {
             cp.n_threads_batch
         };
-        let plan = cpu.plan(&g, nth)?;
-        if plan.size > arena.len() {
-            return Err(Error::internal(format!(
-                "micro-batch plan of {} bytes exceeds the reserved arena of {} bytes",
-                plan.size,
-                arena.len()
-            )));
+        // the arena segments: the host arena, then each simulated GPU's compute buffer
+        let mut segs: Vec<&mut [u8]> = vec![arena.as_mut_slice()];
+        if let Some(dm) = devices.as_mut() {
+            segs.extend(dm.compute_slices(model.placed().map_or(0, |w| w.gpus.len())));
+        }
+        let caps: Vec<usize> = segs.iter().map(|s| s.len()).collect();
+        let fits = |p: &crate::alloc::ArenaPlan| {
+            (0..p.segments.len()).all(|s| p.segment_size(s) <= caps.get(s).copied().unwrap_or(0))
+        };
+        let mut plan = cpu.plan(&g, nth)?;
+        if !fits(&plan) {
+            // a fresh best-fit plan of a smaller shape packed worse: take the offsets of the
+            // bounding shape the arena was sized for (see `worst_case_arena`)
+            let bound = bounding_shape(cp, shape);
+            let mut tg = Graph::new();
+            forward(&mut tg, &model, core, cp, kv, kv_swa.as_ref(), bound)?;
+            let tp = cpu.plan_bounding(&tg, cp.n_threads.max(cp.n_threads_batch))?;
+            plan = crate::alloc::fit_to_template(&g, &plan, &tg, &tp, &caps)?;
+            if !fits(&plan) {
+                return Err(Error::internal(format!(
+                    "micro-batch plan {:?} exceeds the reserved arenas {caps:?}",
+                    plan.segments
+                )));
+            }
         }
         // inputs
         for (k, i) in (s..e).enumerate() {
@@ -460,7 +519,8 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         if let Some(t) = inp.kq_mask_swa {
             bind.push((t, &scratch.mask_swa[..nt * n_kv_swa * el]));
         }
-        cpu.compute(&g, &plan, arena, &bind, nth)?;
+        cpu.compute_segments(&g, &plan, &mut segs, &bind, nth)?;
+        drop(segs);
         if n_out > 0 {
             let lg = cpu.read_f32(&g, &plan, arena, out.logits)?;
             let dst = logits

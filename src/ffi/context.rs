@@ -107,6 +107,8 @@ fn convert_params(p: &llama_context_params) -> Result<ContextParams> {
         yarn_beta_slow: p.yarn_beta_slow,
         yarn_orig_ctx: p.yarn_orig_ctx,
         swa_full: p.swa_full,
+        offload_kqv: p.offload_kqv,
+        op_offload: p.op_offload,
     })
 }
 
@@ -207,6 +209,19 @@ pub unsafe extern "C" fn llama_init_from_model(
         };
         match Context::new(m.model.clone(), &p) {
             Ok(ctx) => {
+                if let Some(plan) = ctx.device_plan() {
+                    if plan.n_copies == 1 && plan.devices.iter().filter(|d| !d.is_host).count() > 1
+                    {
+                        super::log::log_info!(
+                            "llama_init_from_model: one copy of the graph inputs per device \
+                             (pipeline-parallel copies are off or did not fit)"
+                        );
+                    }
+                    super::log::log_info!(
+                        "llama_init_from_model: memory plan (bytes allocated = bytes planned):\n{}",
+                        crate::fit::table::table(plan)
+                    );
+                }
                 let h = LlamaContext {
                     ctx,
                     model: model as *const llama_model,
@@ -221,7 +236,7 @@ pub unsafe extern "C" fn llama_init_from_model(
     })
 }
 
-/// `llama_new_context_with_model` (not supported yet). Deprecated in llama.h.
+/// `llama_new_context_with_model`: as [`llama_init_from_model`]. Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_new_context_with_model(
     model: *mut llama_model,

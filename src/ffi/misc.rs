@@ -208,11 +208,11 @@ pub extern "C" fn llama_supports_mlock() -> bool {
     true
 }
 
-/// True when a GPU device is registered (none yet: false).
+/// True when a GPU device (a simulated one) is registered.
 #[no_mangle]
 pub extern "C" fn llama_supports_gpu_offload() -> bool {
     ffi_guard!("llama_supports_gpu_offload", false, {
-        super::ggml::ggml_backend_dev_count() > 1
+        super::devices::count() > 1
     })
 }
 

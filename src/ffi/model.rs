@@ -39,12 +39,22 @@ fn c_path(p: *const c_char) -> Option<PathBuf> {
 }
 
 fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
+    // SAFETY: the caller's params follow llama.h's contract (lists terminated, split sized).
+    let (gpus, place) = match unsafe { super::placement::from_params(params) } {
+        Ok(x) => x,
+        Err(e) => {
+            log_error!("llama_model_load: error loading model: {e}");
+            return std::ptr::null_mut();
+        }
+    };
     let mp = ModelParams {
         n_gpu_layers: params.n_gpu_layers,
         vocab_only: params.vocab_only,
         use_mmap: true,
         use_mlock: false,
         check_tensors: params.check_tensors,
+        gpus,
+        place,
     };
     match Model::load(paths, &mp) {
         Ok(m) => {

@@ -339,6 +339,22 @@ pub fn default_copies(model: &ModelDesc, pl: &Placement, offload_kqv: bool) -> u
     }
 }
 
+/// Alignment of each weight tensor in a GPU's weights buffer (the simulated devices' allocation
+/// granularity, as CUDA's).
+pub const WEIGHT_ALIGNMENT: u64 = crate::backend::sim::SIM_ALIGNMENT as u64;
+
+/// Weight bytes on each GPU under `pl`: every tensor placed there, aligned to
+/// [`WEIGHT_ALIGNMENT`] (the loader lays them out exactly so).
+pub fn weight_bytes_per_gpu(m: &ModelDesc, pl: &Placement) -> Vec<u64> {
+    let mut out = vec![0u64; pl.n_gpus];
+    for (w, &d) in m.weights.iter().zip(&pl.weight_dev) {
+        if let Some(slot) = out.get_mut(d) {
+            *slot = slot.saturating_add(w.n_bytes.div_ceil(WEIGHT_ALIGNMENT) * WEIGHT_ALIGNMENT);
+        }
+    }
+    out
+}
+
 /// Computes the plan of `pl` with `n_copies` pipeline copies.
 pub fn compute_plan(inp: &PlanInput<'_>, pl: &Placement, n_copies: u32) -> Result<MemoryPlan> {
     let m = inp.model;
@@ -371,12 +387,17 @@ pub fn compute_plan(inp: &PlanInput<'_>, pl: &Placement, n_copies: u32) -> Resul
         *slot = slot.saturating_add(b);
     };
     for (i, w) in m.weights.iter().enumerate() {
-        let d = pl.weight_dev[i];
-        if d == host && inp.use_mmap {
-            devs[d].mapped = devs[d].mapped.saturating_add(w.n_bytes);
-        } else {
-            add(&mut devs, d, Category::Weights, w.n_bytes);
+        if pl.weight_dev[i] != host {
+            continue;
         }
+        if inp.use_mmap {
+            devs[host].mapped = devs[host].mapped.saturating_add(w.n_bytes);
+        } else {
+            add(&mut devs, host, Category::Weights, w.n_bytes);
+        }
+    }
+    for (d, b) in weight_bytes_per_gpu(m, pl).into_iter().enumerate() {
+        add(&mut devs, d, Category::Weights, b);
     }
     for il in 0..m.n_layer {
         let d = if ctx.offload_kqv {

@@ -95,6 +95,12 @@ pub struct Graph<'a> {
     nodes: Vec<TensorId>,
     outputs: Vec<TensorId>,
     inputs: Vec<TensorId>,
+    /// Arena segment (device) of each tensor's intermediate bytes: 0 the host, `1 + d` the
+    /// simulated GPU `d` that runs the layer it belongs to.
+    segs: Vec<u8>,
+    cur_seg: u8,
+    /// Segment of each model layer (empty: every layer on the host).
+    layer_segs: &'a [u8],
 }
 
 impl<'a> Graph<'a> {
@@ -112,10 +118,35 @@ impl<'a> Graph<'a> {
             nodes: Vec::with_capacity(n),
             outputs: Vec::new(),
             inputs: Vec::new(),
+            segs: Vec::with_capacity(n),
+            cur_seg: 0,
+            layer_segs: &[],
         }
     }
 
     // ----- access -----
+
+    /// Tensors created from now on have their arena bytes in segment `seg` (0: the host arena,
+    /// `1 + d`: simulated GPU `d`'s compute buffer).
+    pub fn set_segment(&mut self, seg: u8) {
+        self.cur_seg = seg;
+    }
+
+    /// The segment of each model layer, for [`Graph::enter_layer`].
+    pub fn set_layer_segments(&mut self, segs: &'a [u8]) {
+        self.layer_segs = segs;
+    }
+
+    /// Tensors created from now on belong to layer `il` (its segment).
+    pub fn enter_layer(&mut self, il: usize) {
+        self.cur_seg = self.layer_segs.get(il).copied().unwrap_or(0);
+    }
+
+    /// The arena segment of `id` (that of the tensor it is a view of).
+    pub fn segment(&self, id: TensorId) -> u8 {
+        let (root, _) = self.root(id);
+        self.segs.get(root.index()).copied().unwrap_or(0)
+    }
 
     /// Number of tensors (leaves, views and nodes).
     pub fn n_tensors(&self) -> usize {
@@ -219,6 +250,7 @@ impl<'a> Graph<'a> {
         self.tensors.push(t);
         self.ops.push(op);
         self.srcs.push(s);
+        self.segs.push(self.cur_seg);
         if op.is_compute() {
             self.nodes.push(id);
         }

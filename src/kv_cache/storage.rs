@@ -1,16 +1,23 @@
-//! Per-layer K/V storage: two host buffers (all layers' K, all layers' V), allocated once when the
-//! context is created, counted by the context's allocator counter.
+//! Per-layer K/V storage, allocated once when the context is created. Host layers live in two
+//! host buffers (all their K, all their V) counted by the context's allocator counter; the
+//! layers of each simulated GPU (when the model's layers are placed there and `offload_kqv`)
+//! live in one buffer on that device, K then V per layer, sized exactly as the memory plan's KV
+//! column for the device.
 //!
 //! Layout: layer `il`'s K is `[n_embd_k_gqa(il), size]` of `type_k` (one row per cell) at
-//! `k_off[il]`; V likewise. For MLA models the cache holds only the latent K rows
-//! (`kv_lora_rank + n_rot` per cell) and no V: attention reads V as a view of K.
+//! `k_off[il]` in its region; V likewise. For MLA models the cache holds only the latent K rows
+//! (`kv_lora_rank + n_rot` per cell) and no V: attention reads V as a view of K. A region on an
+//! accounting-only device has no memory: graphs over it can be planned, not computed.
 
 use std::sync::Arc;
 
 use crate::backend::buffer::{AllocCounter, HostBuffer};
+use crate::backend::sim::{SimBuffer, SimDevice};
 use crate::error::{Error, Result};
+use crate::graph::ExternalMemory;
 use crate::model::{HParams, KvView};
 use crate::quant::GgmlType;
+use crate::tensor::ExternalRef;
 
 /// The cache types upstream accepts for K and V.
 pub fn check_cache_type(ty: GgmlType, what: &str) -> Result<()> {
@@ -23,12 +30,74 @@ pub fn check_cache_type(ty: GgmlType, what: &str) -> Result<()> {
     }
 }
 
+/// Memory of one KV region.
+pub enum KvMem {
+    /// Host memory.
+    Host(HostBuffer),
+    /// A simulated GPU's buffer.
+    Device(SimBuffer),
+}
+
+impl KvMem {
+    /// The bytes, when there is memory behind the region.
+    fn bytes(&mut self) -> Option<&[u8]> {
+        match self {
+            KvMem::Host(b) => Some(b.as_slice()),
+            KvMem::Device(b) => b.bytes(),
+        }
+    }
+    fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        match self {
+            KvMem::Host(b) => Some(b.as_mut_slice()),
+            KvMem::Device(b) => b.bytes_mut(),
+        }
+    }
+    /// The region as graph memory (`None`: accounting-only, no memory).
+    pub fn memory(&self) -> Option<&dyn ExternalMemory> {
+        match self {
+            KvMem::Host(b) => Some(b),
+            KvMem::Device(b) if b.bytes().is_some() => Some(b),
+            KvMem::Device(_) => None,
+        }
+    }
+    /// Whether the region has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes of the region.
+    pub fn len(&self) -> usize {
+        match self {
+            KvMem::Host(b) => b.len(),
+            KvMem::Device(b) => b.size() as usize,
+        }
+    }
+}
+
+// SAFETY: a backed SimBuffer owns `size` zeroed bytes at a fixed address until dropped; graphs
+// borrow the buffer for their lifetime, so the region outlives every tensor over it.
+unsafe impl ExternalMemory for SimBuffer {
+    fn external_region(&self) -> ExternalRef {
+        match self.bytes() {
+            Some(b) => ExternalRef {
+                ptr: b.as_ptr().cast_mut(),
+                len: b.len(),
+            },
+            None => ExternalRef {
+                ptr: std::ptr::NonNull::<u8>::dangling().as_ptr(),
+                len: 0,
+            },
+        }
+    }
+}
+
 /// K/V tensors of one cache (the main cache or the sliding-window cache).
 pub struct KvStorage {
-    k: HostBuffer,
-    v: HostBuffer,
-    k_off: Vec<Option<usize>>,
-    v_off: Vec<Option<usize>>,
+    /// Region 0: host K; region 1: host V; then one region per device holding layers.
+    mems: Vec<KvMem>,
+    /// Per layer: `(region, offset)` of its K.
+    k_off: Vec<Option<(usize, usize)>>,
+    /// Per layer: `(region, offset)` of its V.
+    v_off: Vec<Option<(usize, usize)>>,
     k_row: Vec<usize>,
     v_row: Vec<usize>,
     type_k: GgmlType,
@@ -42,78 +111,127 @@ fn align_up(x: usize) -> usize {
     (x + ALIGN - 1) & !(ALIGN - 1)
 }
 
+/// Bytes of one layer's K and V for `size` cells: `(k, v)`, each aligned; `v` is 0 for MLA.
+fn layer_bytes(
+    hp: &HParams,
+    il: usize,
+    size: u32,
+    type_k: GgmlType,
+    type_v: GgmlType,
+) -> Result<(usize, usize)> {
+    let kr = hp.n_embd_k_gqa(il) as u64;
+    if !kr.is_multiple_of(type_k.block_size() as u64) {
+        return Err(Error::unsupported(format!(
+            "K cache type {} needs rows that are a multiple of {} (have {kr})",
+            type_k.name(),
+            type_k.block_size()
+        )));
+    }
+    let k = align_up(type_k.row_size(kr)? as usize * size as usize);
+    if hp.is_mla() {
+        return Ok((k, 0));
+    }
+    let vr = hp.n_embd_v_gqa(il) as u64;
+    if !vr.is_multiple_of(type_v.block_size() as u64) {
+        return Err(Error::unsupported(format!(
+            "V cache type {} needs rows that are a multiple of {}",
+            type_v.name(),
+            type_v.block_size()
+        )));
+    }
+    Ok((k, align_up(type_v.row_size(vr)? as usize * size as usize)))
+}
+
+/// Where the layers of a cache go.
+pub struct KvLayout<'d> {
+    /// Layers this cache holds.
+    pub keep: &'d dyn Fn(usize) -> bool,
+    /// The simulated GPU holding a layer's cache (`None`: the host).
+    pub device: &'d dyn Fn(usize) -> Option<usize>,
+    /// The simulated GPUs.
+    pub gpus: &'d [SimDevice],
+}
+
 impl KvStorage {
-    /// Bytes the storage of `size` cells needs for the layers selected by `keep`: `(k, v)`.
-    pub fn bytes(
+    /// Bytes of the layers selected by `keep` on each place: index 0 the host, `1 + d` GPU `d`.
+    pub fn bytes_per_place(
         hp: &HParams,
         size: u32,
         type_k: GgmlType,
         type_v: GgmlType,
-        keep: &dyn Fn(usize) -> bool,
-    ) -> Result<(usize, usize)> {
-        let (mut k, mut v) = (0usize, 0usize);
+        layout: &KvLayout<'_>,
+    ) -> Result<Vec<usize>> {
+        let mut out = vec![0usize; 1 + layout.gpus.len()];
         for il in 0..hp.n_layer as usize {
-            if !keep(il) {
+            if !(layout.keep)(il) {
                 continue;
             }
-            k += align_up(type_k.row_size(hp.n_embd_k_gqa(il) as u64)? as usize * size as usize);
-            if !hp.is_mla() {
-                v +=
-                    align_up(type_v.row_size(hp.n_embd_v_gqa(il) as u64)? as usize * size as usize);
-            }
+            let (k, v) = layer_bytes(hp, il, size, type_k, type_v)?;
+            let at = (layout.device)(il).map_or(0, |d| 1 + d);
+            let slot = out
+                .get_mut(at)
+                .ok_or_else(|| Error::internal(format!("layer {il}: no device {at}")))?;
+            *slot += k + v;
         }
-        Ok((k, v))
+        Ok(out)
     }
 
-    /// Allocates zeroed storage of `size` cells for the layers selected by `keep`.
+    /// Allocates zeroed storage of `size` cells for the layers selected by `layout.keep`, each
+    /// on its device.
     pub fn new(
         counter: &Arc<AllocCounter>,
         hp: &HParams,
         size: u32,
         type_k: GgmlType,
         type_v: GgmlType,
-        keep: &dyn Fn(usize) -> bool,
+        layout: &KvLayout<'_>,
     ) -> Result<KvStorage> {
         check_cache_type(type_k, "K")?;
         check_cache_type(type_v, "V")?;
         let nl = hp.n_layer as usize;
+        let n_gpu = layout.gpus.len();
         let (mut k_off, mut v_off) = (vec![None; nl], vec![None; nl]);
         let (mut k_row, mut v_row) = (vec![0usize; nl], vec![0usize; nl]);
-        let (mut k, mut v) = (0usize, 0usize);
+        // regions: 0 host K, 1 host V, 2 + d device d
+        let mut top = vec![0usize; 2 + n_gpu];
         for il in 0..nl {
-            if !keep(il) {
+            if !(layout.keep)(il) {
                 continue;
             }
-            let kr = hp.n_embd_k_gqa(il) as u64;
-            if !kr.is_multiple_of(type_k.block_size() as u64) {
-                return Err(Error::unsupported(format!(
-                    "K cache type {} needs rows that are a multiple of {} (have {kr})",
-                    type_k.name(),
-                    type_k.block_size()
-                )));
-            }
-            k_off[il] = Some(k);
-            k_row[il] = type_k.row_size(kr)? as usize;
-            k += align_up(type_k.row_size(kr)? as usize * size as usize);
+            let (kb, vb) = layer_bytes(hp, il, size, type_k, type_v)?;
+            k_row[il] = type_k.row_size(hp.n_embd_k_gqa(il) as u64)? as usize;
+            let (kr, vr) = match (layout.device)(il) {
+                None => (0, 1),
+                Some(d) if d < n_gpu => (2 + d, 2 + d),
+                Some(d) => return Err(Error::internal(format!("layer {il}: no GPU {d}"))),
+            };
+            k_off[il] = Some((kr, top[kr]));
+            top[kr] += kb;
             if !hp.is_mla() {
-                let vr = hp.n_embd_v_gqa(il) as u64;
-                if !vr.is_multiple_of(type_v.block_size() as u64) {
-                    return Err(Error::unsupported(format!(
-                        "V cache type {} needs rows that are a multiple of {}",
-                        type_v.name(),
-                        type_v.block_size()
-                    )));
-                }
-                v_off[il] = Some(v);
-                v_row[il] = type_v.row_size(vr)? as usize;
-                v += align_up(type_v.row_size(vr)? as usize * size as usize);
+                v_row[il] = type_v.row_size(hp.n_embd_v_gqa(il) as u64)? as usize;
+                v_off[il] = Some((vr, top[vr]));
+                top[vr] += vb;
             }
         }
-        let k = HostBuffer::new(counter, k, ALIGN)?;
-        let v = HostBuffer::new(counter, v, ALIGN)?;
+        let mut mems = vec![
+            KvMem::Host(HostBuffer::new(counter, top[0], ALIGN)?),
+            KvMem::Host(HostBuffer::new(counter, top[1], ALIGN)?),
+        ];
+        for (d, dev) in layout.gpus.iter().enumerate() {
+            let need = top[2 + d] as u64;
+            if need == 0 {
+                mems.push(KvMem::Host(HostBuffer::new(counter, 0, ALIGN)?));
+                continue;
+            }
+            mems.push(KvMem::Device(dev.alloc(need).map_err(|e| {
+                e.within(format!(
+                    "{}: allocating the KV cache ({need} bytes)",
+                    dev.name()
+                ))
+            })?));
+        }
         Ok(KvStorage {
-            k,
-            v,
+            mems,
             k_off,
             v_off,
             k_row,
@@ -126,8 +244,11 @@ impl KvStorage {
 
     /// Zeroes the tensors (`llama_memory_clear(mem, data = true)`).
     pub fn clear(&mut self) {
-        self.k.as_mut_slice().fill(0);
-        self.v.as_mut_slice().fill(0);
+        for m in &mut self.mems {
+            if let Some(b) = m.bytes_mut() {
+                b.fill(0);
+            }
+        }
     }
 
     /// Number of cells.
@@ -135,9 +256,17 @@ impl KvStorage {
         self.size
     }
 
-    /// Total bytes held.
+    /// Total bytes held (host and devices).
     pub fn total_bytes(&self) -> usize {
-        self.k.len() + self.v.len()
+        self.mems.iter().map(KvMem::len).sum()
+    }
+
+    /// Bytes held on simulated GPU `d`.
+    pub fn device_bytes(&self, d: usize) -> u64 {
+        match self.mems.get(2 + d) {
+            Some(KvMem::Device(b)) => b.size(),
+            _ => 0,
+        }
     }
 
     /// Bytes of one cell's K and V over all layers (the unit of state save/load).
@@ -145,21 +274,24 @@ impl KvStorage {
         self.k_row.iter().sum::<usize>() + self.v_row.iter().sum::<usize>()
     }
 
+    fn no_memory() -> Error {
+        Error::invalid(
+            "the KV cache is on an accounting-only simulated device: no data to read or write",
+        )
+    }
+
     /// Appends cell `i`'s K and V rows (layer by layer) to `out`.
-    pub fn read_cell(&mut self, i: u32, out: &mut Vec<u8>) {
+    pub fn read_cell(&mut self, i: u32, out: &mut Vec<u8>) -> Result<()> {
         let i = i as usize;
-        let k = self.k.as_slice();
-        for (off, &row) in self.k_off.iter().zip(&self.k_row) {
-            if let Some(off) = off {
-                out.extend_from_slice(&k[off + i * row..off + (i + 1) * row]);
+        for (offs, rows) in [(&self.k_off, &self.k_row), (&self.v_off, &self.v_row)] {
+            for (off, &row) in offs.iter().zip(rows) {
+                if let Some((r, off)) = *off {
+                    let m = self.mems[r].bytes().ok_or_else(Self::no_memory)?;
+                    out.extend_from_slice(&m[off + i * row..off + (i + 1) * row]);
+                }
             }
         }
-        let v = self.v.as_slice();
-        for (off, &row) in self.v_off.iter().zip(&self.v_row) {
-            if let Some(off) = off {
-                out.extend_from_slice(&v[off + i * row..off + (i + 1) * row]);
-            }
-        }
+        Ok(())
     }
 
     /// Writes cell `i`'s K and V rows from `src` (as [`KvStorage::read_cell`] laid them out);
@@ -171,18 +303,13 @@ impl KvStorage {
         }
         let i = i as usize;
         let mut at = 0;
-        let k = self.k.as_mut_slice();
-        for (off, &row) in self.k_off.iter().zip(&self.k_row) {
-            if let Some(off) = off {
-                k[off + i * row..off + (i + 1) * row].copy_from_slice(&src[at..at + row]);
-                at += row;
-            }
-        }
-        let v = self.v.as_mut_slice();
-        for (off, &row) in self.v_off.iter().zip(&self.v_row) {
-            if let Some(off) = off {
-                v[off + i * row..off + (i + 1) * row].copy_from_slice(&src[at..at + row]);
-                at += row;
+        for (offs, rows) in [(&self.k_off, &self.k_row), (&self.v_off, &self.v_row)] {
+            for (off, &row) in offs.iter().zip(rows) {
+                if let Some((r, off)) = *off {
+                    let m = self.mems[r].bytes_mut().ok_or_else(Self::no_memory)?;
+                    m[off + i * row..off + (i + 1) * row].copy_from_slice(&src[at..at + row]);
+                    at += row;
+                }
             }
         }
         Ok(at)
@@ -191,8 +318,7 @@ impl KvStorage {
     /// The graph-side view of this storage.
     pub fn view(&self) -> KvView<'_> {
         KvView {
-            k_mem: &self.k,
-            v_mem: &self.v,
+            mems: &self.mems,
             k_off: &self.k_off,
             v_off: &self.v_off,
             type_k: self.type_k,

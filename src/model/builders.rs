@@ -9,7 +9,8 @@ use super::hparams::HParams;
 use super::loader::{Weights, Wt};
 use super::Model;
 use crate::error::{Error, Result};
-use crate::graph::{ExternalMemory, Graph, RopeMode, RopeParams, TensorId};
+use crate::graph::{Graph, RopeMode, RopeParams, TensorId};
+use crate::kv_cache::storage::KvMem;
 use crate::quant::GgmlType;
 
 /// RoPE settings resolved for a context (`cparams` of upstream).
@@ -50,20 +51,48 @@ pub struct Shape {
 
 /// The K/V storage of one cache as seen by graphs.
 pub struct KvView<'a> {
-    /// Memory holding all layers' K.
-    pub k_mem: &'a dyn ExternalMemory,
-    /// Memory holding all layers' V (unused for MLA).
-    pub v_mem: &'a dyn ExternalMemory,
-    /// Per model layer: byte offset of its K in `k_mem` (`None`: layer not in this cache).
-    pub k_off: &'a [Option<usize>],
-    /// Per model layer: byte offset of its V in `v_mem`.
-    pub v_off: &'a [Option<usize>],
+    /// The cache's memory regions (host and devices).
+    pub mems: &'a [KvMem],
+    /// Per model layer: `(region, byte offset)` of its K (`None`: layer not in this cache).
+    pub k_off: &'a [Option<(usize, usize)>],
+    /// Per model layer: `(region, byte offset)` of its V.
+    pub v_off: &'a [Option<(usize, usize)>],
     /// K element type.
     pub type_k: GgmlType,
     /// V element type.
     pub type_v: GgmlType,
     /// Cells in this cache.
     pub size: i64,
+}
+
+impl<'a> KvView<'a> {
+    /// The cache tensor at `(region, offset)`: over the region's memory, or over no memory when
+    /// the region is on an accounting-only device (plannable, never computed).
+    pub fn leaf(
+        &self,
+        g: &mut Graph<'a>,
+        name: &str,
+        ty: GgmlType,
+        ne: &[i64],
+        (region, offset): (usize, usize),
+    ) -> Result<TensorId> {
+        let mem = self
+            .mems
+            .get(region)
+            .ok_or_else(|| Error::internal(format!("{name}: no KV region {region}")))?;
+        match mem.memory() {
+            Some(m) => g.external(name, ty, ne, m, offset),
+            None => {
+                let len = mem.len().checked_sub(offset).ok_or_else(|| {
+                    Error::internal(format!("{name}: offset {offset} past its KV region"))
+                })?;
+                // SAFETY: the region is on an accounting-only device, whose graphs are planned
+                // but never computed (decoding is refused before a graph is built), so this
+                // pointer is never read or written.
+                unsafe { g.external_raw(name, ty, ne, std::ptr::NonNull::dangling().as_ptr(), len) }
+            }
+        }
+    }
 }
 
 /// The input leaves of one micro-batch graph (filled by the context before compute).
@@ -121,12 +150,15 @@ pub struct Fwd<'g, 'a> {
 }
 
 impl<'g, 'a> Fwd<'g, 'a> {
-    /// A weight leaf backed by the model's mapping.
+    /// A weight leaf backed by the model's mapping or its GPU buffer (shape only when it lives
+    /// on an accounting-only simulated GPU: such a graph can be planned, not computed).
     pub fn wt(&mut self, w: &Wt) -> Result<TensorId> {
         let info = &self.m.gguf().tensors()[w.idx];
-        let data = self.m.gguf().tensor_data(info);
         let ne = &w.ne[..];
-        self.g.weight(&info.name, w.ty, ne, data)
+        match self.m.tensor_bytes(w.idx) {
+            Some(data) => self.g.weight(&info.name, w.ty, ne, data),
+            None => self.g.weight_meta(&info.name, w.ty, ne),
+        }
     }
 
     /// A required weight (error naming what is missing).
@@ -431,11 +463,11 @@ impl<'g, 'a> Fwd<'g, 'a> {
         let n_embd_k = head_k * n_head_kv;
         let koff =
             kv.k_off[il].ok_or_else(|| Error::internal(format!("layer {il} has no K cache")))?;
-        let k_cache = self.g.external(
+        let k_cache = kv.leaf(
+            self.g,
             &format!("cache_k_l{il}"),
             kv.type_k,
             &[n_embd_k, kv.size],
-            kv.k_mem,
             koff,
         )?;
         let k2 = self.g.reshape_2d(k, n_embd_k, n_tokens)?;
@@ -458,11 +490,11 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 let n_embd_v = head_v * n_head_v;
                 let voff = kv.v_off[il]
                     .ok_or_else(|| Error::internal(format!("layer {il} has no V cache")))?;
-                let v_cache = self.g.external(
+                let v_cache = kv.leaf(
+                    self.g,
                     &format!("cache_v_l{il}"),
                     kv.type_v,
                     &[n_embd_v, kv.size],
-                    kv.v_mem,
                     voff,
                 )?;
                 let v2 = self.g.reshape_2d(v, n_embd_v, n_tokens)?;
@@ -495,7 +527,6 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 ))
             }
         };
-        let _ = v_ty;
         let qp = self.g.permute(q, [0, 2, 1, 3])?; // [head_k, n_tokens, n_head]
         let kp = self.g.permute(kview, [0, 2, 1, 3])?; // [head_k, n_kv, n_head_kv]
         let vp = self.g.permute(vview, [0, 2, 1, 3])?; // [head_v, n_kv, n_head_kv]
@@ -523,6 +554,13 @@ impl<'g, 'a> Fwd<'g, 'a> {
         } else {
             let kq = self.g.mul_mat(kp, qp)?; // [n_kv, n_tokens, n_head]
             let kq = self.g.soft_max_ext(kq, Some(mask), None, kq_scale, 0.0)?;
+            // a quantized V (MLA: the latent K rows) cannot be transposed in its blocks:
+            // dequantize the view first
+            let vp = if v_ty.is_quantized() {
+                self.g.cast(vp, GgmlType::F32)?
+            } else {
+                vp
+            };
             let vt = self.g.transpose(vp)?; // [n_kv, head_v, n_head_kv]
             let vt = self.g.cont(vt)?;
             let mut kqv = self.g.mul_mat(vt, kq)?; // [head_v, n_tokens, n_head]

@@ -30,6 +30,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
     let n_layer = hp.n_layer as usize;
     let fb = f.rope.freq_base;
     for il in 0..n_layer {
+        f.g.enter_layer(il);
         let l = &w.layers[il];
         let n_head = hp.n_head(il) as i64;
         let mut inp_sa = inp_l;
@@ -109,5 +110,6 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         };
         inp_l = f.g.add(cur, ffn_inp)?;
     }
+    f.g.set_segment(0);
     f.head(inp_l)
 }

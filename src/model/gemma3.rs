@@ -18,6 +18,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
     let out_ids = f.inp_out_ids()?;
     let n_layer = hp.n_layer as usize;
     for il in 0..n_layer {
+        f.g.enter_layer(il);
         let l = &w.layers[il];
         let swa = hp.n_swa > 0 && hp.is_swa[il];
         let (fb, fs) = if swa {
@@ -46,5 +47,6 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         let cur = f.norm(cur, &l.ffn_post_norm, "post_ffw_norm")?;
         inp_l = f.g.add(cur, sa_out)?;
     }
+    f.g.set_segment(0);
     f.head(inp_l)
 }

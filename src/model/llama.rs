@@ -24,6 +24,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
     let out_ids = f.inp_out_ids()?;
     let n_layer = hp.n_layer as usize;
     for il in 0..n_layer {
+        f.g.enter_layer(il);
         let l = &w.layers[il];
         let mut inp_sa = inp_l;
         // attn_norm
@@ -66,6 +67,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         // l_out
         inp_l = f.g.add(cur, ffn_inp)?;
     }
+    f.g.set_segment(0);
     let _ = n_tokens;
     f.head(inp_l)
 }

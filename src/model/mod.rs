@@ -15,6 +15,7 @@ pub mod loader;
 #[allow(clippy::module_inception)]
 mod model;
 pub mod phi3;
+pub mod placed;
 
 pub use arch::Arch;
 pub use builders::{Fwd, Inputs, KvView, Outputs, RopeCfg, Shape};

@@ -4,14 +4,17 @@ use std::path::PathBuf;
 
 use super::hparams::HParams;
 use super::loader::{load_weights, Weights};
+use super::placed::PlacedWeights;
+use crate::backend::sim::SimDevice;
 use crate::error::{Error, Result};
+use crate::fit::PlaceParams;
 use crate::gguf::{GgufFile, Value};
 use crate::vocab::Vocab;
 
 /// Loading options (the parts of `llama_model_params` the loader honours).
 #[derive(Clone, Debug)]
 pub struct ModelParams {
-    /// Layers to offload to a GPU (ignored: CPU only).
+    /// Layers to offload to a GPU (see `place`).
     pub n_gpu_layers: i32,
     /// Load only the vocabulary and metadata.
     pub vocab_only: bool,
@@ -21,6 +24,10 @@ pub struct ModelParams {
     pub use_mlock: bool,
     /// Validate tensor data (ignored).
     pub check_tensors: bool,
+    /// Simulated GPUs the weights may be placed on (empty: everything on the host).
+    pub gpus: Vec<SimDevice>,
+    /// How to place weights on `gpus` (`n_gpu_layers` there overrides the field above).
+    pub place: PlaceParams,
 }
 
 impl Default for ModelParams {
@@ -31,6 +38,8 @@ impl Default for ModelParams {
             use_mmap: true,
             use_mlock: false,
             check_tensors: false,
+            gpus: Vec::new(),
+            place: PlaceParams::default(),
         }
     }
 }
@@ -54,6 +63,7 @@ pub struct Model {
     meta_str: Vec<(String, String)>,
     n_params: u64,
     size: u64,
+    placed: Option<PlacedWeights>,
 }
 
 /// Renders a metadata value as upstream's `gguf_kv_to_str` does for non-array values.
@@ -99,6 +109,13 @@ impl Model {
             .iter()
             .filter_map(|(k, v)| value_to_string(v).map(|s| (k.clone(), s)))
             .collect();
+        let placed = match (&core, params.gpus.is_empty()) {
+            (Some(_), false) => Some(
+                PlacedWeights::load(&gguf, &params.place, &params.gpus)
+                    .map_err(|e| e.within(&shown))?,
+            ),
+            _ => None,
+        };
         let n_params = gguf.tensors().iter().map(|t| t.n_elements()).sum();
         let size = gguf.tensors().iter().map(|t| t.n_bytes).sum();
         Ok(Model {
@@ -109,7 +126,27 @@ impl Model {
             meta_str,
             n_params,
             size,
+            placed,
         })
+    }
+
+    /// The weights placed on simulated GPUs, when the model was loaded with GPUs.
+    pub fn placed(&self) -> Option<&PlacedWeights> {
+        self.placed.as_ref()
+    }
+
+    /// The bytes of GGUF tensor `idx`: from its GPU buffer when placed on a memory-backed GPU,
+    /// else from the file mapping; `None` when it lives on an accounting-only GPU (no data).
+    pub fn tensor_bytes(&self, idx: usize) -> Option<&[u8]> {
+        let info = self.gguf.tensors().get(idx)?;
+        match self
+            .placed
+            .as_ref()
+            .and_then(|p| p.tensor(idx, info.n_bytes as usize))
+        {
+            Some(on_gpu) => on_gpu,
+            None => Some(self.gguf.tensor_data(info)),
+        }
     }
 
     /// The mapped file.

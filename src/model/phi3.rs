@@ -15,6 +15,7 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
     let out_ids = f.inp_out_ids()?;
     let n_layer = hp.n_layer as usize;
     for il in 0..n_layer {
+        f.g.enter_layer(il);
         let l = &w.layers[il];
         let mut residual = inp_l;
         let factors = f.rope_factors()?;
@@ -40,5 +41,6 @@ pub fn build(f: &mut Fwd<'_, '_>) -> Result<Outputs> {
         let cur = f.mm(&l.ffn_down, act, &None, "ffn_down")?;
         inp_l = f.g.add(residual, cur)?;
     }
+    f.g.set_segment(0);
     f.head(inp_l)
 }

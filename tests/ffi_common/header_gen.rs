@@ -41,19 +41,24 @@ pub fn ffi_files(ffi: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     walk(ffi, &mut files);
     files.sort();
-    let first = [ffi.join("ggml_types.rs"), ffi.join("types.rs")];
+    let first = [
+        ffi.join("ggml_types.rs"),
+        ffi.join("types.rs"),
+        ffi.join("ferrollama_types.rs"),
+    ];
     files.retain(|f| !first.contains(f));
     first.into_iter().chain(files).collect()
 }
 
 /// The generated headers, in the order they are written.
-pub const HEADERS: [&str; 6] = [
+pub const HEADERS: [&str; 7] = [
     "ggml.h",
     "ggml-cpu.h",
     "ggml-backend.h",
     "ggml-opt.h",
     "gguf.h",
     "llama.h",
+    "ferrollama.h",
 ];
 
 /// Structs that upstream also names with a typedef.
@@ -332,7 +337,9 @@ pub fn stable_order(items: Vec<Item>) -> Vec<Item> {
 /// Which header an item belongs to.
 pub fn route(name: &str) -> &'static str {
     let lower = name.to_ascii_lowercase();
-    if lower.starts_with("gguf") {
+    if lower.starts_with("ferrollama") {
+        "ferrollama.h"
+    } else if lower.starts_with("gguf") {
         "gguf.h"
     } else if lower.starts_with("ggml_opt") {
         "ggml-opt.h"
@@ -398,6 +405,7 @@ fn preamble(header: &str) -> String {
         ],
         "ggml-cpu.h" | "ggml-opt.h" => &["ggml.h", "ggml-backend.h"],
         "ggml-backend.h" | "gguf.h" => &["ggml.h"],
+        "ferrollama.h" => &["llama.h"],
         _ => &[],
     };
     let mut s = format!(
@@ -505,7 +513,7 @@ pub fn build_headers(
                 Kind::Function => {
                     let proto = enum_qualify(&item.text, &enum_names);
                     let proto = proto.trim_end_matches(';').to_string();
-                    let api = if header == "llama.h" {
+                    let api = if header == "llama.h" || header == "ferrollama.h" {
                         "LLAMA_API"
                     } else {
                         "GGML_API"
@@ -555,7 +563,7 @@ pub fn build_headers(
 pub fn generate(root: &Path) -> BTreeMap<String, String> {
     let ffi = root.join("src/ffi");
     let mut decls = RustDecls::default();
-    for f in ["ggml_types.rs", "types.rs"] {
+    for f in ["ggml_types.rs", "types.rs", "ferrollama_types.rs"] {
         let src = std::fs::read_to_string(ffi.join(f)).expect("read type file");
         read_rust_decls(&src, &mut decls);
     }

@@ -112,10 +112,30 @@ pub fn split(nr: usize, ith: usize, nth: usize) -> (usize, usize) {
     (r0, (r0 + dr).min(nr))
 }
 
-/// Addresses of the leaves and the arena for one run.
+/// Most arena segments a run binds (the host and up to 16 simulated GPUs).
+pub const MAX_SEGMENTS: usize = 17;
+
+/// Addresses of the leaves and the arena segments for one run.
 pub struct Bindings<'x> {
-    pub(crate) arena: *mut u8,
+    /// `(virtual base, real base)` of each segment (see `ArenaPlan::segments`).
+    pub(crate) segs: [(usize, *mut u8); MAX_SEGMENTS],
+    pub(crate) n_segs: usize,
     pub(crate) inputs: &'x [(TensorId, &'x [u8])],
+}
+
+impl Bindings<'_> {
+    /// The real address of planned offset `o` (validated before a run to lie inside its
+    /// segment's buffer).
+    #[inline]
+    fn at(&self, o: usize) -> *mut u8 {
+        let segs = &self.segs[..self.n_segs];
+        let (base, ptr) = match segs.iter().rev().find(|(base, _)| *base <= o) {
+            Some(&s) => s,
+            None => return std::ptr::null_mut(),
+        };
+        // SAFETY: o - base lies inside the segment's buffer (checked against the plan).
+        unsafe { ptr.add(o - base) }
+    }
 }
 
 /// The address of `id`'s element 0, or null when it has no bytes (validated before a run).
@@ -125,8 +145,7 @@ pub fn address(g: &Graph<'_>, plan: &ArenaPlan, b: &Bindings<'_>, id: TensorId) 
         Some(Storage::Weight(Some(d))) => d.as_ptr() as *mut u8,
         Some(Storage::External(r)) => r.ptr,
         Some(Storage::Arena) => match plan.offset(root) {
-            // SAFETY: offsets lie inside the arena (checked against plan.size before a run).
-            Some(o) => unsafe { b.arena.add(o) },
+            Some(o) => b.at(o),
             None => std::ptr::null_mut(),
         },
         Some(Storage::Input) => match b.inputs.iter().find(|(i, _)| *i == root) {
@@ -169,7 +188,15 @@ pub fn run_thread(
 ) {
     let mut after_serial = false;
     let mut n_split = 0usize;
+    let dump = nth == 1 && super::dump::enabled();
     for &node in g.nodes() {
+        if dump {
+            barrier.chunks[2].store(0, Ordering::Relaxed);
+            run_node(g, plan, b, barrier, failed, &barrier.chunks[2], node, 0, 1);
+            let t = &g.tensors()[node.index()];
+            super::dump::node(&t.name, g.op(node).name(), &tv(g, plan, b, node));
+            continue;
+        }
         if barrier.aborted() {
             return;
         }
@@ -225,8 +252,7 @@ fn run_node(
             *slot = s.map(|s| tv(g, plan, b, s));
         }
         let (ws, ws_len) = match plan.workspace.get(node.index()).copied().flatten() {
-            // SAFETY: workspace offsets lie inside the arena.
-            Some((o, n)) => (unsafe { b.arena.add(o) }, n),
+            Some((o, n)) => (b.at(o), n),
             None => (std::ptr::null_mut(), 0),
         };
         let ctx = NodeCtx {

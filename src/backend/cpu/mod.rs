@@ -7,6 +7,7 @@
 //! Nothing is allocated during a run: ops use the planned workspace slices of the arena.
 
 pub mod convert;
+pub mod dump;
 pub mod exec;
 pub mod kernels;
 pub mod ops;
@@ -155,6 +156,22 @@ impl CpuBackend {
 
     /// Plans `g`'s arena for running with up to `n_threads` threads.
     pub fn plan(&self, g: &Graph<'_>, n_threads: usize) -> Result<ArenaPlan> {
+        self.plan_with(g, n_threads, ops::workspace_size)
+    }
+
+    /// Plans a graph at a bounding shape: as [`CpuBackend::plan`], with every workspace at
+    /// least what its node needs at any smaller shape, so that `alloc::fit_to_template` can
+    /// run those in this plan's slots.
+    pub fn plan_bounding(&self, g: &Graph<'_>, n_threads: usize) -> Result<ArenaPlan> {
+        self.plan_with(g, n_threads, ops::workspace_bound)
+    }
+
+    fn plan_with(
+        &self,
+        g: &Graph<'_>,
+        n_threads: usize,
+        workspace: fn(&Graph<'_>, TensorId, usize, u64) -> usize,
+    ) -> Result<ArenaPlan> {
         for &n in g.nodes() {
             ops::supports(g, n)?;
         }
@@ -163,7 +180,7 @@ impl CpuBackend {
             n_threads: n_threads.max(1),
         };
         let th = self.split_threshold;
-        let mut p = alloc::plan(g, &params, &|g, n, nth| ops::workspace_size(g, n, nth, th))?;
+        let mut p = alloc::plan(g, &params, &|g, n, nth| workspace(g, n, nth, th))?;
         p.config = th;
         Ok(p)
     }
@@ -220,7 +237,50 @@ impl CpuBackend {
         inputs: &[(TensorId, &[u8])],
         n_threads: usize,
     ) -> Result<()> {
-        validate(g, plan, arena, inputs)?;
+        if plan.segments.len() > 1 {
+            return Err(Error::invalid(
+                "a plan with several segments needs one arena each",
+            ));
+        }
+        self.compute_segments(g, plan, &mut [arena], inputs, n_threads)
+    }
+
+    /// Runs `g` with one aligned arena per segment of `plan` (`arenas[s]` for segment `s`:
+    /// the host's, then each simulated GPU's compute buffer).
+    pub fn compute_segments(
+        &mut self,
+        g: &Graph<'_>,
+        plan: &ArenaPlan,
+        arenas: &mut [&mut [u8]],
+        inputs: &[(TensorId, &[u8])],
+        n_threads: usize,
+    ) -> Result<()> {
+        validate(g, plan, inputs)?;
+        let n_segs = plan.segments.len().max(1);
+        if n_segs > exec::MAX_SEGMENTS || arenas.len() < n_segs {
+            return Err(Error::invalid(format!(
+                "plan has {n_segs} segments, {} arenas given",
+                arenas.len()
+            )));
+        }
+        let mut segs = [(0usize, std::ptr::null_mut::<u8>()); exec::MAX_SEGMENTS];
+        for (s, slot) in segs.iter_mut().enumerate().take(n_segs) {
+            let (base, need) = plan.segments.get(s).copied().unwrap_or((0, plan.size));
+            let a = &mut arenas[s];
+            if a.len() < need {
+                return Err(Error::oom(format!(
+                    "arena segment {s} of {} bytes, plan needs {need}",
+                    a.len()
+                )));
+            }
+            if need > 0 && !(a.as_ptr() as usize).is_multiple_of(plan.alignment.max(1)) {
+                return Err(Error::invalid(format!(
+                    "arena is not aligned to {}",
+                    plan.alignment
+                )));
+            }
+            *slot = (base, a.as_mut_ptr());
+        }
         if plan.config != self.split_threshold {
             return Err(Error::invalid(
                 "plan was made under another split threshold",
@@ -231,7 +291,8 @@ impl CpuBackend {
             .min(plan.n_threads.max(1));
         let failed = AtomicBool::new(false);
         let bind = Bindings {
-            arena: arena.as_mut_ptr(),
+            segs,
+            n_segs,
             inputs,
         };
         let barrier: *const pool::Barrier = self.pool.barrier();
@@ -306,30 +367,12 @@ impl<F: Fn(usize, usize)> AssertSync<F> {
 }
 
 /// Checks everything a run relies on, so ops need no checks of their own.
-fn validate(
-    g: &Graph<'_>,
-    plan: &ArenaPlan,
-    arena: &[u8],
-    inputs: &[(TensorId, &[u8])],
-) -> Result<()> {
+fn validate(g: &Graph<'_>, plan: &ArenaPlan, inputs: &[(TensorId, &[u8])]) -> Result<()> {
     if plan.n_tensors != g.n_tensors() {
         return Err(Error::invalid(format!(
             "plan for {} tensors used with a graph of {}",
             plan.n_tensors,
             g.n_tensors()
-        )));
-    }
-    if arena.len() < plan.size {
-        return Err(Error::oom(format!(
-            "arena of {} bytes, plan needs {}",
-            arena.len(),
-            plan.size
-        )));
-    }
-    if !(arena.as_ptr() as usize).is_multiple_of(plan.alignment.max(1)) {
-        return Err(Error::invalid(format!(
-            "arena is not aligned to {}",
-            plan.alignment
         )));
     }
     for &n in g.nodes() {

@@ -280,6 +280,13 @@ impl SimBuffer {
     pub fn size(&self) -> u64 {
         self.size
     }
+    /// The memory, read-only, when the device is backed (None for accounting-only devices).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        let m = self.mem.as_ref()?;
+        // SAFETY: ptr points at layout.size() initialised (zeroed) bytes owned by this buffer;
+        // `&self` rules out a live `&mut` from `bytes_mut`.
+        Some(unsafe { std::slice::from_raw_parts(m.ptr.as_ptr(), m.layout.size()) })
+    }
     /// The memory, when the device is backed (None for accounting-only devices).
     pub fn bytes_mut(&mut self) -> Option<&mut [u8]> {
         let m = self.mem.as_mut()?;

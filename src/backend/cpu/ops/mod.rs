@@ -165,6 +165,23 @@ pub fn workspace_size(
     }
 }
 
+/// As [`workspace_size`], for a graph at a *bounding* shape: at least what the same node needs
+/// at any smaller shape (see [`mul_mat::private_cap`]).
+pub fn workspace_bound(
+    g: &Graph<'_>,
+    node: TensorId,
+    n_threads: usize,
+    split_threshold: u64,
+) -> usize {
+    let w = workspace_size(g, node, n_threads, split_threshold);
+    let srcs = g.src(node);
+    let src = |i: usize| srcs[i].and_then(|s| g.tensor(s).ok());
+    match (g.op(node), src(0), src(1)) {
+        (Op::MulMat, Some(a), Some(b)) => w.max(mul_mat::private_cap(a, b, n_threads)),
+        _ => w,
+    }
+}
+
 /// Work (roughly, element operations) below which a node runs on one thread: splitting it
 /// would cost more in synchronisation than it saves.
 pub const SPLIT_THRESHOLD: u64 = 1 << 16;

@@ -68,11 +68,31 @@ pub fn workspace(a: &Tensor<'_>, b: &Tensor<'_>, nth: usize) -> usize {
     per_thread + rows_bytes(rows, exact, stride)
 }
 
+/// The most workspace any graph at a shape no larger than `a` × `b` may ask for on the private
+/// path (at most [`PRIVATE_ACT_ELEMS`] activation elements, each row padded to 64 bytes).
+/// Workspaces are not monotone in the shape: a smaller batch, or a shorter reduction (the KV
+/// length of the attention-weighted sum), may convert its activations once per thread where a
+/// larger one shares one copy. A plan for a bounding shape reserves this much as well, so that
+/// every smaller shape fits in its slots.
+pub fn private_cap(a: &Tensor<'_>, b: &Tensor<'_>, nth: usize) -> usize {
+    if kernel_vdt(a.ty, a.is_contiguous_rows()).is_none() {
+        return 0;
+    }
+    let k = (a.ne[0].max(0) as usize).min(PRIVATE_ACT_ELEMS);
+    let rows = (b.nrows().max(0) as usize).min(PRIVATE_ACT_ELEMS);
+    let gather = if b.nb[0] != 4 { pad(k * 4) } else { 0 };
+    let slot = gather + 4 * PRIVATE_ACT_ELEMS + 64 * rows;
+    (nth.max(1) - 1) * pad(slot) + slot
+}
+
+/// Most activation elements converted per thread privately (see [`private_acts`]).
+const PRIVATE_ACT_ELEMS: usize = 16 * 1024;
+
 /// With few activation elements, every thread converts all activation rows into its own copy
 /// instead of sharing one: no barrier inside the node (GEMV, i.e. generation, pays one
 /// barrier per matmul instead of two).
 pub(super) fn private_acts(rows: usize, k: usize) -> bool {
-    rows * k <= 16 * 1024
+    rows * k <= PRIVATE_ACT_ELEMS
 }
 
 /// Bytes of a thread's private slot: an f32 gather row (strided activations only) then the

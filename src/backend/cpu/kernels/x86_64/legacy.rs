@@ -3,11 +3,12 @@
 //! `NY` activation rows with `maddubs`: signed weights through the `|x| · sign(y, x)` trick,
 //! offset ones (Q4_0's q − 8, Q5_0's q − 16) as unsigned q with `o · Σq_y` subtracted using the
 //! block sums of our activation layout; the four block sums are reduced into one vector and
-//! scaled with four `d_x · d_y` at once.
+//! scaled with four `d_x · d_y` at once. Q8_0 weights instead sum in upstream's order
+//! (`rows_q8_0`), bit-identical to `ggml_vec_dot_q8_0_q8_0`.
 
 use std::arch::x86_64::*;
 
-use super::{f16_load, hsum_epi32, hsum_ps128, reduce4, rows_wrapper};
+use super::{f16_load, hsum_epi32, hsum_ps, hsum_ps128, reduce4, rows_wrapper};
 use crate::backend::cpu::kernels::generic::legacy::{e8m0_half, KVALUES_IQ4NL, KVALUES_MXFP4};
 use crate::backend::cpu::kernels::quantize::{Q8_BLOCK, Q8_X4};
 use crate::backend::cpu::kernels::TypeKernels;
@@ -272,8 +273,72 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
     }
 }
 
+/// Q8_0 weights in upstream's order (`ggml_vec_dot_q8_0_q8_0` for AVX2, and tinyBLAS's Q8_0
+/// GEMM, which sums the same way): every block's products are kept as eight i32 lane sums
+/// (four neighbouring elements each), converted to f32 and fused-multiply-added with the
+/// block's `d_x · d_y` into eight lane accumulators, which are summed at the end. Summing the
+/// blocks in another order rounds differently (1e-7 relative), which upstream's Q8 activation
+/// rounding can amplify into different tokens.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn rows_q8_0<const NY: usize>(
+    k: usize,
+    w: *const u8,
+    y: *const u8,
+    ys: usize,
+    out: *mut f32,
+) {
+    let nb = k / 32;
+    let ng = nb / 4;
+    let mut acc = [_mm256_setzero_ps(); NY];
+    for g in 0..ng {
+        let wb = w.add(4 * g * Q8_0::BYTES);
+        let p = [
+            prep::<Q8_0>(wb),
+            prep::<Q8_0>(wb.add(Q8_0::BYTES)),
+            prep::<Q8_0>(wb.add(2 * Q8_0::BYTES)),
+            prep::<Q8_0>(wb.add(3 * Q8_0::BYTES)),
+        ];
+        let dw = _mm_setr_ps(
+            Q8_0::scale(wb),
+            Q8_0::scale(wb.add(Q8_0::BYTES)),
+            Q8_0::scale(wb.add(2 * Q8_0::BYTES)),
+            Q8_0::scale(wb.add(3 * Q8_0::BYTES)),
+        );
+        for (j, a) in acc.iter_mut().enumerate() {
+            // x4 group: 4 f16 scales, 4 i16 sums, 4 × 32 quants
+            let yg = y.add(j * ys + g * Q8_X4);
+            let dy = _mm_cvtph_ps(_mm_loadl_epi64(yg as *const __m128i));
+            // the four products d_x · d_y (each rounded once, as upstream's scalar product)
+            let d = _mm_mul_ps(dw, dy);
+            let d = _mm256_set_m128(d, d);
+            let q = yg.add(16);
+            let s0 = block_dot::<Q8_0>(p[0].0, p[0].1, q);
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0x00), _mm256_cvtepi32_ps(s0), *a);
+            let s1 = block_dot::<Q8_0>(p[1].0, p[1].1, q.add(32));
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0x55), _mm256_cvtepi32_ps(s1), *a);
+            let s2 = block_dot::<Q8_0>(p[2].0, p[2].1, q.add(64));
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0xAA), _mm256_cvtepi32_ps(s2), *a);
+            let s3 = block_dot::<Q8_0>(p[3].0, p[3].1, q.add(96));
+            *a = _mm256_fmadd_ps(_mm256_shuffle_ps(d, d, 0xFF), _mm256_cvtepi32_ps(s3), *a);
+        }
+    }
+    for ib in 4 * ng..nb {
+        let wb = w.add(ib * Q8_0::BYTES);
+        let (ax, sx) = prep::<Q8_0>(wb);
+        let dw = Q8_0::scale(wb);
+        for (j, a) in acc.iter_mut().enumerate() {
+            let yb = y.add(j * ys + ng * Q8_X4 + (ib - 4 * ng) * Q8_BLOCK);
+            let s = block_dot::<Q8_0>(ax, sx, yb.add(4));
+            *a = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16_load(yb)), _mm256_cvtepi32_ps(s), *a);
+        }
+    }
+    for (j, a) in acc.iter().enumerate() {
+        *out.add(j) = hsum_ps(*a);
+    }
+}
+
 rows_wrapper!(q4_0, rows_b32[Q4_0,], GgmlType::Q4_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
-rows_wrapper!(q8_0, rows_b32[Q8_0,], GgmlType::Q8_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
+rows_wrapper!(q8_0, rows_q8_0[], GgmlType::Q8_0, GgmlType::Q8_0, [1, 2, 3, 4, 5, 6, 7, 8]);
 rows_wrapper!(q5_0, rows_b32[Q5_0,], GgmlType::Q5_0, GgmlType::Q8_0, [1, 2, 3, 4]);
 rows_wrapper!(q4_1, rows_b32[Q4_1,], GgmlType::Q4_1, GgmlType::Q8_1, [1, 2, 3, 4]);
 rows_wrapper!(q5_1, rows_b32[Q5_1,], GgmlType::Q5_1, GgmlType::Q8_1, [1, 2, 3, 4]);

@@ -2,7 +2,7 @@
 //! table, the `-ot` string and how long the fit took.
 //!
 //! ```text
-//! cargo run --release --example fit_plan -- MODEL.gguf [options]
+//! cargo run --release --example fit -- MODEL.gguf [options]
 //!   --gpus 32110MiB,24082MiB   GPU sizes (default: FERROLLAMA_SIM_DEVICES)
 //!   --host 512GiB              host RAM (default 512GiB)
 //!   -c N  -b N  -ub N  -np N   context, batch, micro-batch, sequences (-c 0: model's, may shrink)
@@ -20,7 +20,7 @@ use llama::fit::{self, alloc, plan, table, AnalyticOracle, CtxParams, DeviceDesc
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("fit_plan: {e}");
+        eprintln!("fit: {e}");
         std::process::exit(1);
     }
 }
@@ -67,7 +67,7 @@ fn run() -> llama::Result<()> {
         }
         i += 1;
     }
-    let path = path.ok_or_else(|| llama::Error::invalid("usage: fit_plan MODEL.gguf [options]"))?;
+    let path = path.ok_or_else(|| llama::Error::invalid("usage: fit MODEL.gguf [options]"))?;
     let t0 = Instant::now();
     let model = fit::ModelDesc::open(&path)?;
     let t_read = t0.elapsed();
