@@ -2,7 +2,8 @@
 //! upstream's CPU kernel: Q converted to K's vec-dot type (f16 for F16 K, Q8_0 for Q8_0 / Q4_0
 //! K, ...) and dotted with the K rows by the kernel table's `vec_dot`; scores and softmax in
 //! f32; for F16 V the output accumulated in f16 (rounded after every update, like upstream's
-//! `VKQ16`), otherwise V rows converted to f32 and accumulated in f32.
+//! `VKQ16`, SIMD scale / fused multiply-add per KV row), otherwise V rows converted to f32 and
+//! accumulated in f32.
 
 use half::f16;
 use half::slice::HalfFloatSliceExt;
@@ -41,10 +42,112 @@ fn slot_head(dv: usize) -> usize {
     dv * 4 + dv * 4 + pad(dv * 2)
 }
 
-/// `acc` rounded to f16 precision, in place (SIMD slice conversions when F16C exists).
-fn round_slice_f16(acc: &mut [f32], h: &mut [f16]) {
-    h.convert_from_f32_slice(acc);
-    h.convert_to_f32_slice(acc);
+/// `acc[i] = f16(f32(acc[i]) · s)` (upstream's `ggml_vec_scale_f16`).
+fn scale_f16(acc: &mut [f16], s: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if f16_simd() {
+        // SAFETY: F16C/FMA/AVX2 were detected; the pointer covers `acc.len()` elements.
+        unsafe { simd::mad_f16(acc.as_mut_ptr() as *mut u16, std::ptr::null(), acc.len(), s) };
+        return;
+    }
+    for x in acc.iter_mut() {
+        *x = f16::from_f32(x.to_f32() * s);
+    }
+}
+
+/// Elements per step of upstream's AVX2 `ggml_vec_mad_f16` (`GGML_F16_STEP`): it fuses the
+/// multiply-add for the first `n & !(MAD_STEP - 1)` elements and rounds the product and the sum
+/// separately for the rest.
+const MAD_STEP: usize = 32;
+
+/// `acc[i] = f16(acc[i] + v[i] · s)` for an F16 row `v`, as upstream's AVX2 `ggml_vec_mad_f16`
+/// rounds it (fused for whole [`MAD_STEP`]s, then product and sum apart).
+///
+/// # Safety
+/// `v` must point to `acc.len()` readable f16 values.
+unsafe fn mad_f16(acc: &mut [f16], v: *const u8, s: f32) {
+    let nf = acc.len() & !(MAD_STEP - 1);
+    let vp = v as *const u16;
+    #[cfg(target_arch = "x86_64")]
+    let done = if f16_simd() {
+        // SAFETY: F16C/FMA/AVX2 were detected; `acc` and (the caller vouches) `v` cover
+        // `acc.len()` ≥ `nf` elements.
+        unsafe { simd::mad_f16(acc.as_mut_ptr() as *mut u16, vp, nf, s) };
+        nf
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (i, x) in acc.iter_mut().enumerate().skip(done) {
+        // SAFETY: i < acc.len(), which the caller guarantees `v` holds.
+        let y = f16_to_f32(unsafe { vp.add(i).read_unaligned() });
+        *x = f16::from_f32(if i < nf {
+            y.mul_add(s, x.to_f32())
+        } else {
+            x.to_f32() + y * s
+        });
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn f16_simd() -> bool {
+    is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+
+    /// `acc[i] = f16(fma(v[i], s, acc[i]))`, or `f16(acc[i] · s)` when `v` is null; f16 values
+    /// rounded to nearest even like half's and upstream's conversions.
+    ///
+    /// # Safety
+    /// AVX2, FMA and F16C present; `acc` (and `v` unless null) valid for `n` u16.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn mad_f16(acc: *mut u16, v: *const u16, n: usize, s: f32) {
+        let sv = _mm256_set1_ps(s);
+        let step = |a: __m256, i: usize| {
+            if v.is_null() {
+                _mm256_mul_ps(a, sv)
+            } else {
+                let y = _mm256_cvtph_ps(_mm_loadu_si128(v.add(i) as *const __m128i));
+                _mm256_fmadd_ps(y, sv, a)
+            }
+        };
+        let mut i = 0;
+        while i + 8 <= n {
+            let a = _mm256_cvtph_ps(_mm_loadu_si128(acc.add(i) as *const __m128i));
+            let r = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(step(a, i));
+            _mm_storeu_si128(acc.add(i) as *mut __m128i, r);
+            i += 8;
+        }
+        if i < n {
+            let (mut a, mut y) = ([0u16; 8], [0u16; 8]);
+            for t in i..n {
+                a[t - i] = *acc.add(t);
+                if !v.is_null() {
+                    y[t - i] = *v.add(t);
+                }
+            }
+            let av = _mm256_cvtph_ps(_mm_loadu_si128(a.as_ptr() as *const __m128i));
+            let r = if v.is_null() {
+                _mm256_mul_ps(av, sv)
+            } else {
+                let yv = _mm256_cvtph_ps(_mm_loadu_si128(y.as_ptr() as *const __m128i));
+                _mm256_fmadd_ps(yv, sv, av)
+            };
+            _mm_storeu_si128(
+                a.as_mut_ptr() as *mut __m128i,
+                _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(r),
+            );
+            for t in i..n {
+                *acc.add(t) = a[t - i];
+            }
+        }
+    }
 }
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
@@ -106,6 +209,7 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 return;
             }
             vkq.fill(0.0);
+            h16.fill(f16::ZERO);
             let mut s_sum = 0.0f32;
             let mut m = f32::NEG_INFINITY;
             let mp = mask.map(|mt| {
@@ -127,28 +231,33 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 if s > m {
                     m = s;
                     ms = (m_old - m).exp();
-                    for x in vkq.iter_mut() {
-                        *x *= ms;
-                    }
                     if v16 {
-                        round_slice_f16(vkq, h16);
+                        scale_f16(h16, ms);
+                    } else {
+                        for x in vkq.iter_mut() {
+                            *x *= ms;
+                        }
                     }
                 } else {
                     vs = (s - m).exp();
                 }
                 let pv = v.row(ic, iv2, iq3);
-                if !row_to_f32(v.ty, pv, vtmp) {
-                    ctx.fail();
-                    return;
-                }
-                for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
-                    *x += y * vs;
-                }
                 if v16 {
-                    // Upstream accumulates F16 V in f16 (`VKQ16`): round after each update.
-                    round_slice_f16(vkq, h16);
+                    // Upstream accumulates F16 V in f16 (`VKQ16`), with a fused multiply-add.
+                    mad_f16(h16, pv, vs);
+                } else {
+                    if !row_to_f32(v.ty, pv, vtmp) {
+                        ctx.fail();
+                        return;
+                    }
+                    for (x, &y) in vkq.iter_mut().zip(vtmp.iter()) {
+                        *x += y * vs;
+                    }
                 }
                 s_sum = s_sum * ms + vs;
+            }
+            if v16 {
+                h16.convert_to_f32_slice(vkq);
             }
             if let Some(sk) = sinks {
                 let s = *(sk.ptr as *const f32).add(iq2);

@@ -1,6 +1,7 @@
 //! AVX-512 tiled GEMM for F32, F16 and BF16 weights: 32 weight rows are widened to f32 and
-//! transposed ("one k, 16 rows" per vector, two vectors) for a chunk of k, the activation rows
-//! of the chunk are widened once, and each (k, activation row) costs two FMAs for all 32 rows.
+//! transposed ("one k, 16 rows" per vector, two vectors) for a chunk of k, two such tiles form
+//! a panel, the activation rows of the chunk are widened once per panel, and each
+//! (k, activation row) costs two FMAs for all 32 rows of a tile.
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the layouts
 #![allow(clippy::incompatible_msrv)] // AVX-512 intrinsics: Rust 1.89
@@ -9,7 +10,9 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 /// k values per chunk.
-const KF: usize = 256;
+const KF: usize = 128;
+/// 32-row weight tiles that share one widening of the activation rows.
+const PANEL: usize = 2;
 /// Activation rows per micro-tile.
 const NY: usize = 8;
 
@@ -80,22 +83,16 @@ struct WTile([[f32; 32]; KF]);
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn act_rows<T: Widen, const N: usize>(
+unsafe fn act_rows<const N: usize>(
     wt: &WTile,
     kn: usize,
-    k0: usize,
-    y: *const u8,
-    ys: usize,
+    yf: &[[f32; KF]; N],
     j0: usize,
     dst: *mut f32,
     ds: usize,
     mask: u32,
     first: bool,
 ) {
-    let mut yf = [[0f32; KF]; N];
-    for (j, row) in yf.iter_mut().enumerate() {
-        T::widen(y.add((j0 + j) * ys), k0, &mut row[..kn]);
-    }
     let mut lo = [_mm512_setzero_ps(); N];
     let mut hi = [_mm512_setzero_ps(); N];
     for kk in 0..kn {
@@ -139,38 +136,61 @@ pub(super) unsafe fn gemm_tiled<T: Widen>(
     dst: *mut f32,
     ds: usize,
 ) {
-    let mut wt = WTile([[0.0; 32]; KF]);
+    let mut wts = [const { WTile([[0.0; 32]; KF]) }; PANEL];
     let mut buf = [0f32; KF];
-    let mut r0 = rows.start;
-    while r0 < rows.end {
-        let nr = (rows.end - r0).min(32);
-        let mask = if nr == 32 { u32::MAX } else { (1u32 << nr) - 1 };
-        let d0 = dst.add(r0);
+    let mut yf = [[0f32; KF]; NY];
+    let mut p0 = rows.start;
+    while p0 < rows.end {
+        // A panel of up to PANEL tiles of 32 rows; each activation row is widened once for
+        // all of them.
+        let np = (rows.end - p0).min(32 * PANEL);
+        let nt = np.div_ceil(32);
         let mut k0 = 0;
         while k0 < k {
             let kn = (k - k0).min(KF);
-            for r in 0..32 {
-                if r < nr {
-                    T::widen(w.add((r0 + r) * ws), k0, &mut buf[..kn]);
-                } else {
-                    buf[..kn].fill(0.0);
-                }
-                for kk in 0..kn {
-                    wt.0[kk][r] = buf[kk];
+            for (t, wt) in wts[..nt].iter_mut().enumerate() {
+                let nr = (np - 32 * t).min(32);
+                for r in 0..32 {
+                    if r < nr {
+                        T::widen(w.add((p0 + 32 * t + r) * ws), k0, &mut buf[..kn]);
+                    } else {
+                        buf[..kn].fill(0.0);
+                    }
+                    for kk in 0..kn {
+                        wt.0[kk][r] = buf[kk];
+                    }
                 }
             }
             let mut j0 = acts.start;
-            while j0 + NY <= acts.end {
-                act_rows::<T, NY>(&wt, kn, k0, y, ys, j0, d0, ds, mask, k0 == 0);
-                j0 += NY;
-            }
             while j0 < acts.end {
-                act_rows::<T, 1>(&wt, kn, k0, y, ys, j0, d0, ds, mask, k0 == 0);
-                j0 += 1;
+                let n = if j0 + NY <= acts.end { NY } else { 1 };
+                for (j, row) in yf[..n].iter_mut().enumerate() {
+                    T::widen(y.add((j0 + j) * ys), k0, &mut row[..kn]);
+                }
+                for (t, wt) in wts[..nt].iter().enumerate() {
+                    let nr = (np - 32 * t).min(32);
+                    let mask = if nr == 32 { u32::MAX } else { (1u32 << nr) - 1 };
+                    let d0 = dst.add(p0 + 32 * t);
+                    if n == NY {
+                        act_rows::<NY>(wt, kn, &yf, j0, d0, ds, mask, k0 == 0);
+                    } else {
+                        act_rows::<1>(
+                            wt,
+                            kn,
+                            std::array::from_ref(&yf[0]),
+                            j0,
+                            d0,
+                            ds,
+                            mask,
+                            k0 == 0,
+                        );
+                    }
+                }
+                j0 += n;
             }
             k0 += kn;
         }
-        r0 += nr;
+        p0 += np;
     }
 }
 

@@ -41,6 +41,29 @@ pub(super) trait BlockUnpack {
     const OFFSET: i32;
     const HAS_MIN: bool;
     fn unpack(b: &[u8], v: &mut [u8; 32]) -> (f32, f32);
+    /// For types whose 32 values are 16 bytes of nibbles (low nibbles = values 0..15, high
+    /// nibbles = 16..31) mapped through [`BlockUnpack::NIBBLE_LUT`]: the offset of those bytes
+    /// in the block, which lets full tiles be unpacked with vector shuffles. 0: not such a type.
+    const NIBBLE_QS: usize = 0;
+    /// Nibble → stored value (value + offset) of a nibble type.
+    const NIBBLE_LUT: [u8; 16] = IDENTITY;
+    /// The block's (d, m) without unpacking its values.
+    fn scales(b: &[u8]) -> (f32, f32) {
+        Self::unpack(b, &mut [0; 32])
+    }
+}
+
+const IDENTITY: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/// `(kvalues[i] as u8) ^ 0x80`: a signed nibble table made unsigned (offset 128).
+const fn offset_lut(kv: [i8; 16]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    while i < 16 {
+        out[i] = (kv[i] as u8) ^ 0x80;
+        i += 1;
+    }
+    out
 }
 
 fn nibbles(qs: &[u8], v: &mut [u8; 32], lut: impl Fn(u8) -> u8) {
@@ -63,6 +86,10 @@ impl BlockUnpack for Q4_0 {
     const BYTES: usize = 18;
     const OFFSET: i32 = 8;
     const HAS_MIN: bool = false;
+    const NIBBLE_QS: usize = 2;
+    fn scales(b: &[u8]) -> (f32, f32) {
+        (f16_at(b, 0), 0.0)
+    }
     fn unpack(b: &[u8], v: &mut [u8; 32]) -> (f32, f32) {
         nibbles(&b[2..18], v, |q| q);
         (f16_at(b, 0), 0.0)
@@ -98,6 +125,11 @@ impl BlockUnpack for Iq4Nl {
     const BYTES: usize = 18;
     const OFFSET: i32 = 128;
     const HAS_MIN: bool = false;
+    const NIBBLE_QS: usize = 2;
+    const NIBBLE_LUT: [u8; 16] = offset_lut(KVALUES_IQ4NL);
+    fn scales(b: &[u8]) -> (f32, f32) {
+        (f16_at(b, 0), 0.0)
+    }
     fn unpack(b: &[u8], v: &mut [u8; 32]) -> (f32, f32) {
         nibbles(&b[2..18], v, |q| (KVALUES_IQ4NL[q as usize] as u8) ^ 0x80);
         (f16_at(b, 0), 0.0)
@@ -109,6 +141,11 @@ impl BlockUnpack for Mxfp4 {
     const BYTES: usize = 17;
     const OFFSET: i32 = 128;
     const HAS_MIN: bool = false;
+    const NIBBLE_QS: usize = 1;
+    const NIBBLE_LUT: [u8; 16] = offset_lut(KVALUES_MXFP4);
+    fn scales(b: &[u8]) -> (f32, f32) {
+        (e8m0_half(b[0]), 0.0)
+    }
     fn unpack(b: &[u8], v: &mut [u8; 32]) -> (f32, f32) {
         nibbles(&b[1..17], v, |q| (KVALUES_MXFP4[q as usize] as u8) ^ 0x80);
         (e8m0_half(b[0]), 0.0)
@@ -120,6 +157,10 @@ impl BlockUnpack for Q4_1 {
     const BYTES: usize = 20;
     const OFFSET: i32 = 0;
     const HAS_MIN: bool = true;
+    const NIBBLE_QS: usize = 4;
+    fn scales(b: &[u8]) -> (f32, f32) {
+        (f16_at(b, 0), f16_at(b, 2))
+    }
     fn unpack(b: &[u8], v: &mut [u8; 32]) -> (f32, f32) {
         nibbles(&b[4..20], v, |q| q);
         (f16_at(b, 0), f16_at(b, 2))
@@ -149,6 +190,12 @@ unsafe fn unpack_tile<U: BlockUnpack>(
     nr: usize,
     ib: usize,
 ) {
+    if U::NIBBLE_QS != 0 && nr == 16 {
+        // SAFETY: as this function's contract (the fast path reads the same bytes); this
+        // module's kernels run only on CPUs with AVX-512 F/BW/VNNI.
+        unsafe { unpack_tile_nibbles::<U>(t, w, ws, r0, ib) };
+        return;
+    }
     let mut v = [0u8; 32];
     for r in 0..16 {
         let (d, m) = if r < nr {
@@ -161,6 +208,55 @@ unsafe fn unpack_tile<U: BlockUnpack>(
         for q in 0..8 {
             t.w[q][4 * r..4 * r + 4].copy_from_slice(&v[4 * q..4 * q + 4]);
         }
+        t.d[r] = d;
+        t.m[r] = m;
+    }
+}
+
+/// [`unpack_tile`] of a nibble type for 16 full rows: the 16 nibble bytes of four rows fill
+/// one vector; masks / shifts split values 0..15 and 16..31, a byte shuffle maps them through
+/// the type's table, and a dword transpose (two-source permutes) turns "row-major, 4 values
+/// per dword" into `w[q]` = dword q of rows 0..15.
+///
+/// # Safety
+/// Rows `r0..r0+16` of `w` (stride `ws`) must hold at least `ib + 1` blocks; AVX-512 F/BW.
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+unsafe fn unpack_tile_nibbles<U: BlockUnpack>(
+    t: &mut TileB,
+    w: *const u8,
+    ws: usize,
+    r0: usize,
+    ib: usize,
+) {
+    let blk = |r: usize| w.add((r0 + r) * ws + ib * U::BYTES);
+    let lut = _mm512_broadcast_i32x4(_mm_loadu_si128(U::NIBBLE_LUT.as_ptr() as *const __m128i));
+    let m4 = _mm512_set1_epi8(0x0F);
+    let mut lo = [_mm512_setzero_si512(); 4];
+    let mut hi = [_mm512_setzero_si512(); 4];
+    for g in 0..4 {
+        let ld = |r: usize| _mm_loadu_si128(blk(4 * g + r).add(U::NIBBLE_QS) as *const __m128i);
+        let z = _mm512_castsi128_si512(ld(0));
+        let z = _mm512_inserti32x4(z, ld(1), 1);
+        let z = _mm512_inserti32x4(z, ld(2), 2);
+        let z = _mm512_inserti32x4(z, ld(3), 3);
+        lo[g] = _mm512_shuffle_epi8(lut, _mm512_and_si512(z, m4));
+        hi[g] = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(z, 4), m4));
+    }
+    for q in 0..4 {
+        // Lane l < 8 of a two-source permute with index 4l + q: dword q of row l of the pair.
+        let idx = _mm512_add_epi32(
+            _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0),
+            _mm512_set1_epi32(q as i32),
+        );
+        for (half, src) in [(0, &lo), (4, &hi)] {
+            let a = _mm512_permutex2var_epi32(src[0], idx, src[1]);
+            let b = _mm512_permutex2var_epi32(src[2], idx, src[3]);
+            let v = _mm512_inserti64x4(a, _mm512_castsi512_si256(b), 1);
+            _mm512_store_si512(t.w[q + half].as_mut_ptr() as *mut __m512i, v);
+        }
+    }
+    for r in 0..16 {
+        let (d, m) = U::scales(std::slice::from_raw_parts(blk(r), U::BYTES));
         t.d[r] = d;
         t.m[r] = m;
     }

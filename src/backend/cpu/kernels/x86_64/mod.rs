@@ -47,10 +47,25 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
         // unless FERROLLAMA_AVX512_GEMV=1 asks for the faster, less upstream-like ones. (The same
         // holds for the f32/f16/bf16 row kernels: a seeded dist sampler on qwen2-F32 flipped a
         // draw at its second token with them.)
-        if std::env::var_os("FERROLLAMA_AVX512_GEMV").is_some_and(|v| v == "1") {
-            avx512_gemv::register(&mut set);
-            avx512_kgemv::register(&mut set);
-            avx512_float::register(&mut set);
+        //
+        // Q4_0, IQ4_NL, Q4_K and Q2_K are the exception: on an AVX2 / AVX-512 CPU upstream never
+        // runs their `vec_dot` for a model's weights but repacks them (repack.cpp, 8 rows
+        // interleaved) and sums in that layout's own order, so the AVX2 row kernel is no closer
+        // to upstream than the AVX-512 one, which is faster. FERROLLAMA_AVX512_GEMV=0 keeps the
+        // AVX2 ones for these too.
+        match std::env::var_os("FERROLLAMA_AVX512_GEMV") {
+            Some(v) if v == "1" => {
+                avx512_gemv::register(&mut set);
+                avx512_kgemv::register(&mut set);
+                avx512_float::register(&mut set);
+            }
+            Some(v) if v == "0" => {}
+            _ => {
+                set(GgmlType::Q4_0, avx512_gemv::q4_0());
+                set(GgmlType::IQ4_NL, avx512_gemv::iq4_nl());
+                set(GgmlType::Q4_K, avx512_kgemv::q4_k());
+                set(GgmlType::Q2_K, avx512_kgemv::q2_k());
+            }
         }
         t.isa = super::Isa::Avx512Vnni;
         // Below these many activation rows the row kernels win (the tile unpacking is paid
