@@ -22,6 +22,7 @@ pub mod devices;
 pub mod params;
 mod run;
 mod state;
+mod state_seq;
 
 pub use batch::{output_row, split_simple, BatchView, Prepared};
 pub use params::{resolve, CParams, ContextParams};

@@ -14,37 +14,47 @@ use crate::kv_cache::SeqSet;
 const MAGIC: &[u8; 4] = b"FLST";
 const VERSION: u32 = 1;
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
+/// Appends `v` little-endian.
+pub(super) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-struct Reader<'a> {
+/// A bounds-checked little-endian cursor over a state buffer.
+pub(super) struct Reader<'a> {
     b: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `b`.
+    pub(super) fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader { b, at: 0 }
+    }
+    /// Bytes consumed so far.
+    pub(super) fn at(&self) -> usize {
+        self.at
+    }
+    pub(super) fn take(&mut self, n: usize) -> Result<&[u8]> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
         let end = end.ok_or_else(|| Error::invalid("state: truncated"))?;
         let s = &self.b[self.at..end];
         self.at = end;
         Ok(s)
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(super) fn u32(&mut self) -> Result<u32> {
         let s = self.take(4)?;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
-    fn i32(&mut self) -> Result<i32> {
+    pub(super) fn i32(&mut self) -> Result<i32> {
         Ok(self.u32()? as i32)
     }
-    fn u64(&mut self) -> Result<u64> {
+    pub(super) fn u64(&mut self) -> Result<u64> {
         let s = self.take(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
         Ok(u64::from_le_bytes(a))
     }
-    fn f32s(&mut self, dst: &mut [f32]) -> Result<()> {
+    pub(super) fn f32s(&mut self, dst: &mut [f32]) -> Result<()> {
         let s = self.take(dst.len() * 4)?;
         for (d, c) in dst.iter_mut().zip(s.chunks_exact(4)) {
             *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -219,5 +229,46 @@ impl Context {
         }
         self.state_load(&b[r.at..])?;
         Ok(tokens)
+    }
+}
+
+impl Context {
+    /// The length of a state of [`Context::state_save`] whose bytes `peek(offset, len)` returns,
+    /// found by walking its header fields: for the deprecated `llama_set_state_data`, which gets
+    /// no size. It refuses (before reading further) a bad magic or version, another model, and
+    /// counts this context could not hold, so the walk never runs past a state it would load.
+    pub fn state_len(&self, peek: &mut dyn FnMut(usize, usize) -> Vec<u8>) -> Result<usize> {
+        let bad = |what: &str| Error::invalid(format!("state: {what}"));
+        let h = peek(0, 24);
+        let mut r = Reader::new(&h);
+        if r.take(4)? != MAGIC || r.u32()? != VERSION {
+            return Err(bad("not a ferrollama state (bad magic or version)"));
+        }
+        if r.u32()? as usize != self.n_vocab || r.u32()? as usize != self.n_embd {
+            return Err(bad("made with another model"));
+        }
+        let n_outputs = r.u32()? as usize;
+        let n_ids = r.u32()? as usize;
+        if n_outputs > self.output_ids.len() || n_ids > self.output_ids.len() {
+            return Err(bad("more outputs than this context's n_batch"));
+        }
+        let mut at = 24 + n_ids * 4 + n_outputs * self.n_vocab * 4;
+        let has_embd = peek(at, 1)[0] != 0;
+        at += 1 + if has_embd {
+            n_outputs * self.n_embd * 4
+        } else {
+            0
+        };
+        let seq_bytes = SeqSet::default().bits().len() * 8;
+        for c in std::iter::once(&self.kv).chain(self.kv_swa.as_ref()) {
+            let h = peek(at, 12);
+            let mut r = Reader::new(&h);
+            let (size, cell_bytes, n_used) = (r.u32()?, r.u32()? as usize, r.u32()?);
+            if size != c.cells.size() || cell_bytes != c.storage.cell_bytes() || n_used > size {
+                return Err(bad("cache shape does not fit this context"));
+            }
+            at += 12 + n_used as usize * (8 + seq_bytes + cell_bytes);
+        }
+        Ok(at)
     }
 }

@@ -451,7 +451,7 @@ pub unsafe extern "C" fn llama_state_get_size(ctx: *mut llama_context) -> usize 
     with_ctx_mut("llama_state_get_size", ctx, 0, |c| c.ctx.state_save().len())
 }
 
-/// `llama_get_state_size` (not supported yet). Deprecated in llama.h.
+/// `llama_get_state_size`. Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_state_size(ctx: *mut llama_context) -> usize {
     llama_state_get_size(ctx)
@@ -479,7 +479,7 @@ pub unsafe extern "C" fn llama_state_get_data(
     })
 }
 
-/// `llama_copy_state_data` (not supported yet). Deprecated in llama.h.
+/// `llama_copy_state_data`. Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_copy_state_data(ctx: *mut llama_context, dst: *mut u8) -> usize {
     with_ctx_mut("llama_copy_state_data", ctx, 0, |c| {
@@ -513,12 +513,6 @@ pub unsafe extern "C" fn llama_state_set_data(
             }
         }
     })
-}
-
-/// `llama_set_state_data` (not supported yet). Deprecated in llama.h.
-#[no_mangle]
-pub unsafe extern "C" fn llama_set_state_data(ctx: *mut llama_context, src: *const u8) -> usize {
-    unsupported!("llama_set_state_data", 0, ctx, src)
 }
 
 /// `llama_state_load_file`.
@@ -556,7 +550,7 @@ pub unsafe extern "C" fn llama_state_load_file(
     })
 }
 
-/// `llama_load_session_file` (not supported yet). Deprecated in llama.h.
+/// `llama_load_session_file`. Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_load_session_file(
     ctx: *mut llama_context,
@@ -602,7 +596,7 @@ pub unsafe extern "C" fn llama_state_save_file(
     })
 }
 
-/// `llama_save_session_file` (not supported yet). Deprecated in llama.h.
+/// `llama_save_session_file`. Deprecated in llama.h.
 #[no_mangle]
 pub unsafe extern "C" fn llama_save_session_file(
     ctx: *mut llama_context,
@@ -611,129 +605,6 @@ pub unsafe extern "C" fn llama_save_session_file(
     n_token_count: usize,
 ) -> bool {
     llama_state_save_file(ctx, path_session, tokens, n_token_count)
-}
-
-/// `llama_state_seq_get_size` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_get_size(
-    ctx: *mut llama_context,
-    seq_id: llama_seq_id,
-) -> usize {
-    unsupported!("llama_state_seq_get_size", 0, ctx, seq_id)
-}
-
-/// `llama_state_seq_get_data` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_get_data(
-    ctx: *mut llama_context,
-    dst: *mut u8,
-    size: usize,
-    seq_id: llama_seq_id,
-) -> usize {
-    unsupported!("llama_state_seq_get_data", 0, ctx, dst, size, seq_id)
-}
-
-/// `llama_state_seq_set_data` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_set_data(
-    ctx: *mut llama_context,
-    src: *const u8,
-    size: usize,
-    dest_seq_id: llama_seq_id,
-) -> usize {
-    unsupported!("llama_state_seq_set_data", 0, ctx, src, size, dest_seq_id)
-}
-
-/// `llama_state_seq_save_file` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_save_file(
-    ctx: *mut llama_context,
-    filepath: *const c_char,
-    seq_id: llama_seq_id,
-    tokens: *const llama_token,
-    n_token_count: usize,
-) -> usize {
-    unsupported!(
-        "llama_state_seq_save_file",
-        0,
-        ctx,
-        filepath,
-        seq_id,
-        tokens,
-        n_token_count
-    )
-}
-
-/// `llama_state_seq_load_file` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_load_file(
-    ctx: *mut llama_context,
-    filepath: *const c_char,
-    dest_seq_id: llama_seq_id,
-    tokens_out: *mut llama_token,
-    n_token_capacity: usize,
-    n_token_count_out: *mut usize,
-) -> usize {
-    unsupported!(
-        "llama_state_seq_load_file",
-        0,
-        ctx,
-        filepath,
-        dest_seq_id,
-        tokens_out,
-        n_token_capacity,
-        n_token_count_out
-    )
-}
-
-/// `llama_state_seq_get_size_ext` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_get_size_ext(
-    ctx: *mut llama_context,
-    seq_id: llama_seq_id,
-    flags: llama_state_seq_flags,
-) -> usize {
-    unsupported!("llama_state_seq_get_size_ext", 0, ctx, seq_id, flags)
-}
-
-/// `llama_state_seq_get_data_ext` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_get_data_ext(
-    ctx: *mut llama_context,
-    dst: *mut u8,
-    size: usize,
-    seq_id: llama_seq_id,
-    flags: llama_state_seq_flags,
-) -> usize {
-    unsupported!(
-        "llama_state_seq_get_data_ext",
-        0,
-        ctx,
-        dst,
-        size,
-        seq_id,
-        flags
-    )
-}
-
-/// `llama_state_seq_set_data_ext` (not supported yet).
-#[no_mangle]
-pub unsafe extern "C" fn llama_state_seq_set_data_ext(
-    ctx: *mut llama_context,
-    src: *const u8,
-    size: usize,
-    dest_seq_id: llama_seq_id,
-    flags: llama_state_seq_flags,
-) -> usize {
-    unsupported!(
-        "llama_state_seq_set_data_ext",
-        0,
-        ctx,
-        src,
-        size,
-        dest_seq_id,
-        flags
-    )
 }
 
 /// `llama_encode`.
@@ -830,7 +701,8 @@ pub unsafe extern "C" fn llama_set_causal_attn(ctx: *mut llama_context, causal_a
     })
 }
 
-/// `llama_set_warmup` (not supported yet). Deprecated in llama.h.
+/// `llama_set_warmup`. Deprecated in llama.h. Accepted and ignored: upstream uses it to run
+/// every expert once while warming up, which changes no result.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_warmup(ctx: *mut llama_context, warmup: bool) {
     with_ctx_mut("llama_set_warmup", ctx, (), |_| {

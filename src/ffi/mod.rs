@@ -61,4 +61,5 @@ pub mod model;
 pub mod params;
 pub mod placement;
 pub mod sampler;
+pub mod state;
 pub mod vocab;
