@@ -43,6 +43,14 @@ fn c_path(p: *const c_char) -> Option<PathBuf> {
 }
 
 fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
+    load_with(params, |mp| Model::load(paths, mp))
+}
+
+/// Loads through `open` with the model params read from `params`, and wraps the handle.
+fn load_with(
+    params: &llama_model_params,
+    open: impl FnOnce(&ModelParams) -> crate::error::Result<Model>,
+) -> *mut llama_model {
     // SAFETY: the caller's params follow llama.h's contract (lists terminated, split sized).
     let (gpus, place) = match unsafe { super::placement::from_params(params) } {
         Ok(x) => x,
@@ -61,7 +69,7 @@ fn load(paths: &[PathBuf], params: &llama_model_params) -> *mut llama_model {
         place,
     };
     let t0 = super::ggml::time_us();
-    match Model::load(paths, &mp) {
+    match open(&mp) {
         Ok(m) => {
             let mut templates = Vec::new();
             for (k, v) in m.metadata_str() {
@@ -166,18 +174,32 @@ pub unsafe extern "C" fn llama_model_load_from_file(
     })
 }
 
-/// `llama_model_load_from_file_ptr` (not supported yet).
+/// `llama_model_load_from_file_ptr`: loads the GGUF that starts at `file`'s current position
+/// (mapped from the file's descriptor; the position must be 32-byte aligned).
 #[no_mangle]
 pub unsafe extern "C" fn llama_model_load_from_file_ptr(
     file: *mut libc::FILE,
     params: llama_model_params,
 ) -> *mut llama_model {
-    unsupported!(
-        "llama_model_load_from_file_ptr",
-        std::ptr::null_mut(),
-        file,
-        params
-    )
+    let name = "llama_model_load_from_file_ptr";
+    ffi_guard!(name, std::ptr::null_mut(), {
+        require_non_null!(name, std::ptr::null_mut(), file);
+        // SAFETY: a live FILE stream (llama.h contract); fileno/ftello only query it.
+        let (fd, pos) = unsafe { (libc::fileno(file), libc::ftello(file)) };
+        if fd < 0 || pos < 0 {
+            log_error!("{name}: the FILE has no descriptor or position");
+            return std::ptr::null_mut();
+        }
+        // SAFETY: fd is the stream's open descriptor; ManuallyDrop keeps it open (the caller
+        // owns it), and the File is only used to map it.
+        let f = std::mem::ManuallyDrop::new(unsafe {
+            <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+        });
+        let shown = format!("FILE (fd {fd}) at offset {pos}");
+        load_with(&params, |mp| {
+            Model::load_file_at(&f, pos as u64, &shown, mp)
+        })
+    })
 }
 
 /// `llama_model_load_from_splits`.

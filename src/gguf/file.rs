@@ -130,6 +130,31 @@ impl GgufFile {
         Self::open_splits(&paths)
     }
 
+    /// Maps a GGUF that starts `offset` bytes into an open file (upstream's
+    /// `llama_model_load_from_file_ptr`: a GGUF embedded in a larger file). `shown` names it in
+    /// messages. The offset must keep the tensor data 32-byte aligned, as upstream's mmap path
+    /// requires; split models are not followed.
+    pub fn open_file_at(file: &std::fs::File, offset: u64, shown: &str) -> Result<GgufFile> {
+        if offset % 32 != 0 {
+            return Err(Error::invalid(format!(
+                "{shown}: the GGUF starts at offset {offset}, which is not 32-byte aligned"
+            )));
+        }
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(format!("{shown}: {e}")))?
+            .len();
+        if offset >= len {
+            return Err(Error::invalid(format!(
+                "{shown}: no GGUF data at offset {offset} (the file has {len} bytes)"
+            )));
+        }
+        // SAFETY: as in `map_file`: read-only, private, bounds checked against the length here.
+        let map = unsafe { memmap2::MmapOptions::new().offset(offset).map(file) }
+            .map_err(|e| Error::io(format!("{shown}: mmap: {e}")))?;
+        Self::from_part(PathBuf::from(shown), Bytes::Mapped(map))
+    }
+
     /// Opens the given split files, in order, as one model.
     pub fn open_splits(paths: &[PathBuf]) -> Result<GgufFile> {
         let first_path = paths

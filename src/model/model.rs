@@ -89,6 +89,16 @@ impl Model {
         Self::from_gguf(gguf, params)
     }
 
+    /// Loads a model whose GGUF starts `offset` bytes into an open file.
+    pub fn load_file_at(
+        file: &std::fs::File,
+        offset: u64,
+        shown: &str,
+        params: &ModelParams,
+    ) -> Result<Model> {
+        Self::from_gguf(GgufFile::open_file_at(file, offset, shown)?, params)
+    }
+
     /// Builds a model from an opened GGUF file.
     pub fn from_gguf(gguf: GgufFile, params: &ModelParams) -> Result<Model> {
         let shown = gguf.path().display().to_string();
