@@ -135,7 +135,7 @@ impl GgufFile {
     /// messages. The offset must keep the tensor data 32-byte aligned, as upstream's mmap path
     /// requires; split models are not followed.
     pub fn open_file_at(file: &std::fs::File, offset: u64, shown: &str) -> Result<GgufFile> {
-        if offset % 32 != 0 {
+        if !offset.is_multiple_of(32) {
             return Err(Error::invalid(format!(
                 "{shown}: the GGUF starts at offset {offset}, which is not 32-byte aligned"
             )));
