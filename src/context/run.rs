@@ -346,6 +346,11 @@ fn apply_shift(
 pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
     let model = ctx.model.clone();
     let core = model.core()?;
+    if model.no_alloc() {
+        return Err(Error::invalid(
+            "the model was loaded with no_alloc: it is planned, not allocated, and cannot be decoded",
+        ));
+    }
     if model.placed().is_some_and(|w| !w.is_backed()) {
         return Err(Error::invalid(
             "the model's weights are on accounting-only simulated devices \

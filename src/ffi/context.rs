@@ -197,8 +197,13 @@ pub unsafe extern "C" fn llama_init_from_model(
                              (pipeline-parallel copies are off or did not fit)"
                         );
                     }
+                    let how = if m.model.no_alloc() {
+                        "no_alloc: planned, nothing allocated on the devices"
+                    } else {
+                        "bytes allocated = bytes planned"
+                    };
                     super::log::log_info!(
-                        "llama_init_from_model: memory plan (bytes allocated = bytes planned):\n{}",
+                        "llama_init_from_model: memory plan ({how}):\n{}",
                         crate::fit::table::table(plan)
                     );
                 }

@@ -67,6 +67,7 @@ fn load_with(
         check_tensors: params.check_tensors,
         gpus,
         place,
+        no_alloc: params.no_alloc,
     };
     let t0 = super::ggml::time_us();
     match open(&mp) {

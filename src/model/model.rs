@@ -28,6 +28,11 @@ pub struct ModelParams {
     pub gpus: Vec<SimDevice>,
     /// How to place weights on `gpus` (`n_gpu_layers` there overrides the field above).
     pub place: PlaceParams,
+    /// Plan without allocating on the devices (`llama_model_params.no_alloc`): the GPUs'
+    /// weights, KV and compute are counted on accounting-only stand-ins of `gpus`, whose real
+    /// free memory does not change; decoding is refused. (The host's share of a context, its
+    /// KV and arena in RAM, is still allocated; upstream skips that too.)
+    pub no_alloc: bool,
 }
 
 impl Default for ModelParams {
@@ -39,6 +44,7 @@ impl Default for ModelParams {
             use_mlock: false,
             check_tensors: false,
             gpus: Vec::new(),
+            no_alloc: false,
             place: PlaceParams::default(),
         }
     }
@@ -64,6 +70,7 @@ pub struct Model {
     n_params: u64,
     size: u64,
     placed: Option<PlacedWeights>,
+    no_alloc: bool,
 }
 
 /// Renders a metadata value as upstream's `gguf_kv_to_str` does for non-array values.
@@ -119,10 +126,16 @@ impl Model {
             .iter()
             .filter_map(|(k, v)| value_to_string(v).map(|s| (k.clone(), s)))
             .collect();
-        let placed = match (&core, params.gpus.is_empty()) {
+        let phantoms: Vec<SimDevice>;
+        let gpus = if params.no_alloc {
+            phantoms = params.gpus.iter().map(SimDevice::phantom).collect();
+            &phantoms
+        } else {
+            &params.gpus
+        };
+        let placed = match (&core, gpus.is_empty()) {
             (Some(_), false) => Some(
-                PlacedWeights::load(&gguf, &params.place, &params.gpus)
-                    .map_err(|e| e.within(&shown))?,
+                PlacedWeights::load(&gguf, &params.place, gpus).map_err(|e| e.within(&shown))?,
             ),
             _ => None,
         };
@@ -137,7 +150,13 @@ impl Model {
             n_params,
             size,
             placed,
+            no_alloc: params.no_alloc,
         })
+    }
+
+    /// Whether the model was loaded with `no_alloc` (planned only; decoding is refused).
+    pub fn no_alloc(&self) -> bool {
+        self.no_alloc
     }
 
     /// The weights placed on simulated GPUs, when the model was loaded with GPUs.

@@ -84,6 +84,12 @@ impl SimDevice {
             inner,
         }
     }
+    /// An accounting-only stand-in for this device with its own counters and a budget of this
+    /// device's free bytes now: what a `no_alloc` load plans against (upstream's
+    /// `llama_model_params.no_alloc`) without taking anything from the real device.
+    pub fn phantom(&self) -> SimDevice {
+        SimDevice::new(self.name().to_string(), self.free(), false)
+    }
     /// Device name (`SIM0`, ...).
     pub fn name(&self) -> &str {
         &self.inner.name
