@@ -12,6 +12,7 @@ pub mod gemma3;
 pub mod hparams;
 pub mod llama;
 pub mod loader;
+pub mod lora;
 #[allow(clippy::module_inception)]
 mod model;
 pub mod phi3;
@@ -22,6 +23,7 @@ pub mod save;
 pub use arch::Arch;
 pub use builders::{CvecView, Fwd, Inputs, KvView, Outputs, RopeCfg, Shape};
 pub use hparams::HParams;
+pub use lora::LoraAdapter;
 pub use model::{Core, Model, ModelParams};
 
 use crate::error::Result;
