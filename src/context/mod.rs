@@ -15,7 +15,11 @@
 //! `flash_attn = auto` resolves to on; a quantized V cache needs flash attention (as upstream);
 //! a context of a vocab-only model exists but cannot decode. Graph descriptors are rebuilt per
 //! micro-batch (plain heap memory, small and freed at once); the counted device memory — KV
-//! cache and compute arena — never changes after creation, and the counter is sealed.
+//! cache and compute arena — never changes after creation, and the counter is sealed. The one
+//! exception is an explicit reconfiguration: [`Context::set_loras`] changes the graphs, so it
+//! plans the arena again for the new adapter set and reallocates it to exactly that size
+//! (unsealing and resealing the counter around that one allocation), as upstream re-reserves
+//! its scheduler; a decode still never allocates.
 
 pub mod batch;
 pub mod devices;
