@@ -914,3 +914,40 @@ struct TensorOut {
     ne: Vec<u64>,
     data: Vec<u8>,
 }
+
+/// A model loaded with simulated GPUs: loading an adapter works, applying it is refused
+/// (host-only models take adapters), and the context is unchanged.
+#[test]
+fn adapters_on_a_model_with_simulated_gpus_are_refused() {
+    use llama::backend::sim::SimDevice;
+    let Some(dir) = models_dir() else { return };
+    let tmp = tmp_dir("sim");
+    let path = dir.join("llama-spm-F32.gguf");
+    let base_g = GgufFile::open(&path).expect("open");
+    let pick = |t: &TensorInfo| is_proj(t, &["attn_q"]);
+    let spec = AdapterSpec {
+        rank: 4,
+        alpha: 0.0,
+        ty: GgmlType::F32,
+        scale: 1.0,
+        pick: &pick,
+        seed: 5,
+    };
+    let ad_path = tmp.join("lora.gguf");
+    write_adapter(&base_g, &spec, &ad_path);
+    let mut mp = ModelParams {
+        gpus: vec![SimDevice::new("SIM0".to_string(), 1 << 30, true)],
+        ..Default::default()
+    };
+    mp.place.n_gpu_layers = -1;
+    let m = Arc::new(Model::load(&[path], &mp).expect("model"));
+    let ad = Arc::new(LoraAdapter::open(&m, &ad_path).expect("adapter"));
+    let mut c = Context::new(m, &cparams()).expect("ctx");
+    let before = run_rust(&mut c);
+    let e = c.set_loras(&[(ad, 1.0)]).expect_err("refused");
+    eprintln!("{e}");
+    assert!(e.to_string().contains("GPU"), "{e}");
+    assert!(c.loras().is_empty());
+    assert!(run_rust(&mut c) == before);
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -501,7 +501,7 @@ impl Context {
             }
             if self.devices.is_some() || self.model.placed().is_some() {
                 return Err(crate::error::Error::unsupported(
-                    "LoRA adapters with layers on (simulated) GPUs: only host models take them",
+                    "LoRA adapters on a model loaded with simulated GPUs: only host-only models take them",
                 ));
             }
         }
