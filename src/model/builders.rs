@@ -1,6 +1,9 @@
 //! Shared graph pieces of every architecture (upstream's `llm_graph_context`): the per-micro-batch
 //! inputs, RMS norm, the dense FFN, the MoE FFN (`build_moe_ffn`) and attention over the KV
-//! cache (`build_attn` / `build_attn_mha`, plain and flash).
+//! cache (`build_attn` / `build_attn_mha`, plain and flash). Every projection goes through
+//! [`Fwd::mm`] (experts through `mm_id`), which adds the LoRA adapters' `s·B·(A·x)` terms
+//! (`build_lora_mm` / `build_lora_mm_id`); deepseek2's absorbed `attn_k_b` / `attn_v_b` are
+//! multiplied directly, as upstream does, and take no adapter.
 //!
 //! A [`Fwd`] is created for one micro-batch shape; the architecture files call its methods
 //! in the order upstream's graphs do, so that the ops (and their roundings) match.
@@ -183,9 +186,8 @@ impl<'g, 'a> Fwd<'g, 'a> {
         }
     }
 
-    /// A LoRA tensor leaf (host memory of the adapter).
-    fn lora_leaf(&mut self, t: &LoraTensor<'a>) -> Result<TensorId> {
-        let dims = if t.ne[2] > 1 { 3 } else { 2 };
+    /// A LoRA tensor leaf of `dims` dimensions (host memory of the adapter).
+    fn lora_leaf(&mut self, t: &LoraTensor<'a>, dims: usize) -> Result<TensorId> {
         self.g.weight(t.name, t.ty, &t.ne[..dims], t.data)
     }
 
@@ -210,7 +212,8 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 continue;
             }
             let (a, b, s) = ad.pair(lw, *scale);
-            let (a, b) = (self.lora_leaf(&a)?, self.lora_leaf(&b)?);
+            let dims = if ids.is_some() { 3 } else { 2 };
+            let (a, b) = (self.lora_leaf(&a, dims)?, self.lora_leaf(&b, dims)?);
             let ab = match ids {
                 None => {
                     let ax = self.g.mul_mat(a, x)?;
@@ -278,7 +281,8 @@ impl<'g, 'a> Fwd<'g, 'a> {
         }
     }
 
-    /// `build_inp_embd`: token embeddings (or the caller's embeddings), F32 `[n_embd, n_tokens]`.
+    /// `build_inp_embd`: token embeddings (or the caller's embeddings), F32 `[n_embd, n_tokens]`;
+    /// token embeddings get the LoRA adapters' `token_embd` terms.
     pub fn inp_embd(&mut self) -> Result<TensorId> {
         let n = self.shape.n_tokens;
         if self.shape.embd_input {
@@ -300,7 +304,7 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 let Some(lw) = ad.weight(name) else { continue };
                 // A holds one rank-sized row per token, B is [rank, n_embd]
                 let (a, b, s) = ad.pair(lw, *scale);
-                let (a, b) = (self.lora_leaf(&a)?, self.lora_leaf(&b)?);
+                let (a, b) = (self.lora_leaf(&a, 2)?, self.lora_leaf(&b, 2)?);
                 let rows = self.g.get_rows(a, t)?;
                 let d = self.g.mul_mat(b, rows)?;
                 let d = self.g.scale(d, s)?;
@@ -359,7 +363,7 @@ impl<'g, 'a> Fwd<'g, 'a> {
         self.g.mul(y, w)
     }
 
-    /// `w x` (+ bias).
+    /// `w x` plus the LoRA adapters' terms for `w` (`build_lora_mm`), then the bias.
     pub fn mm(
         &mut self,
         w: &Option<Wt>,

@@ -1,7 +1,8 @@
 //! Models: architectures ([`arch`]), typed hyper-parameters ([`hparams`]), the loader
 //! ([`loader`]: weights referenced in the file mapping, no copy) and the per-architecture forward
 //! graphs built on the engine's graph builder ([`builders`] holds the shared pieces: attention
-//! over the KV cache, FFN, MoE; then one file per architecture family).
+//! over the KV cache, FFN, MoE; then one file per architecture family). [`lora`] loads LoRA
+//! adapters, which the builders apply to every projection that has a pair.
 //!
 //! [`build_graph`] dispatches on the architecture; the context calls it once per micro-batch.
 
