@@ -2,6 +2,8 @@
 //!
 //! `*mut llama_model` points to a [`LlamaModel`] (a `Box` made by the load functions and
 //! released by `llama_model_free`); the vocabulary pointer is a view into it.
+//! `*mut llama_adapter_lora` points to a [`LlamaLora`], owned by the model it was loaded for
+//! (freed with it unless `llama_adapter_lora_free` came first).
 
 #![allow(unused_imports)]
 
@@ -601,9 +603,11 @@ pub unsafe extern "C" fn llama_model_quantize(
 }
 
 /// What a `*mut llama_adapter_lora` points to: a `Box` made by the init functions, listed in
-/// [`LORAS`] with the model handle it was loaded for until `llama_adapter_lora_free` or the
-/// model's `llama_model_free` releases it. Contexts applying it share the adapter (`Arc`), so
-/// freeing the handle early never leaves a context reading freed weights.
+/// the registry (`LORAS`) with the model handle it was loaded for until
+/// `llama_adapter_lora_free` or the model's `llama_model_free` releases it. Every adapter
+/// function checks a handle against the registry first (NULL, freed or foreign pointers are
+/// refused with a log line). Contexts applying an adapter share it (`Arc`), so freeing the
+/// handle early never leaves a context reading freed weights.
 pub struct LlamaLora {
     /// The adapter.
     pub adapter: Arc<crate::model::LoraAdapter>,
