@@ -15,7 +15,11 @@
 //! `flash_attn = auto` resolves to on; a quantized V cache needs flash attention (as upstream);
 //! a context of a vocab-only model exists but cannot decode. Graph descriptors are rebuilt per
 //! micro-batch (plain heap memory, small and freed at once); the counted device memory — KV
-//! cache and compute arena — never changes after creation, and the counter is sealed.
+//! cache and compute arena — never changes after creation, and the counter is sealed. The one
+//! exception is an explicit reconfiguration: [`Context::set_loras`] changes the graphs, so it
+//! plans the arena again for the new adapter set and reallocates it to exactly that size
+//! (unsealing and resealing the counter around that one allocation), as upstream re-reserves
+//! its scheduler; a decode still never allocates.
 
 pub mod batch;
 pub mod devices;
@@ -35,7 +39,7 @@ use crate::backend::sim::SimDevice;
 use crate::error::Result;
 use crate::kv_cache::storage::{KvLayout, KvStorage};
 use crate::kv_cache::KvCells;
-use crate::model::Model;
+use crate::model::{LoraAdapter, Model};
 
 /// One KV cache: cells + storage.
 pub struct Cache {
@@ -72,6 +76,8 @@ pub struct Context {
     cvec_buf: HostBuffer,
     /// Layers the control vector applies to, when one is on.
     cvec_on: Option<(i32, i32)>,
+    /// The LoRA adapters applied and their scales (none zero, no adapter twice).
+    loras: Vec<(Arc<LoraAdapter>, f32)>,
 }
 
 /// Asked before every micro-batch; `true` stops the decode (`llama_decode` then returns 2, the
@@ -167,6 +173,7 @@ impl Context {
             abort: None,
             cvec_buf: HostBuffer::new(&counter, 0, 64)?,
             cvec_on: None,
+            loras: Vec::new(),
         };
         if model.core().is_ok() {
             ctx.cvec_buf = HostBuffer::new(&counter, hp.n_layer as usize * n_embd * 4, 64)?;
@@ -459,6 +466,70 @@ impl Context {
             }
         }
         self.cvec_on = Some((il_start, il_end));
+        Ok(())
+    }
+
+    /// The LoRA adapters applied, with their scales.
+    pub fn loras(&self) -> &[(Arc<LoraAdapter>, f32)] {
+        &self.loras
+    }
+
+    /// `llama_set_adapters_lora`: applies `adapters` with their scales (zero scales are left
+    /// out; an adapter given twice keeps its first scale); an empty list removes them all.
+    /// Nothing changes when the set is the one applied. Otherwise the graphs change, so the
+    /// compute arena is planned again for the new set and reallocated to exactly that size
+    /// (the one allocation outside `new`, made here and never during a decode). On error the
+    /// previous set and arena stay.
+    pub fn set_loras(&mut self, adapters: &[(Arc<LoraAdapter>, f32)]) -> Result<()> {
+        let mut next: Vec<(Arc<LoraAdapter>, f32)> = Vec::with_capacity(adapters.len());
+        for (ad, scale) in adapters {
+            if *scale != 0.0 && !next.iter().any(|(a, _)| Arc::ptr_eq(a, ad)) {
+                next.push((ad.clone(), *scale));
+            }
+        }
+        let same = next.len() == self.loras.len()
+            && next
+                .iter()
+                .all(|(a, s)| self.loras.iter().any(|(b, t)| Arc::ptr_eq(a, b) && s == t));
+        if same {
+            return Ok(());
+        }
+        if !next.is_empty() {
+            if self.model.core().is_err() {
+                return Err(crate::error::Error::invalid(
+                    "LoRA adapters need a model with weights (this one is vocab-only)",
+                ));
+            }
+            if self.devices.is_some() || self.model.placed().is_some() {
+                return Err(crate::error::Error::unsupported(
+                    "LoRA adapters on a model loaded with simulated GPUs: only host-only models take them",
+                ));
+            }
+        }
+        if self.model.core().is_err() {
+            self.loras = next;
+            return Ok(());
+        }
+        let prev = std::mem::replace(&mut self.loras, next);
+        let size = match self.worst_case_arena() {
+            Ok(segs) => segs.first().copied().unwrap_or(0),
+            Err(e) => {
+                self.loras = prev;
+                return Err(e);
+            }
+        };
+        if size != self.arena.len() {
+            self.counter.unseal();
+            let arena = self.cpu.alloc_arena(size);
+            self.counter.seal();
+            match arena {
+                Ok(a) => self.arena = a,
+                Err(e) => {
+                    self.loras = prev;
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
     }
 

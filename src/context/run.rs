@@ -51,6 +51,7 @@ struct Mem<'a> {
     kv: &'a Cache,
     kv_swa: Option<&'a Cache>,
     cvec: Option<CvecView<'a>>,
+    loras: &'a [(std::sync::Arc<crate::model::LoraAdapter>, f32)],
 }
 
 fn forward<'a>(
@@ -61,7 +62,12 @@ fn forward<'a>(
     mem: Mem<'a>,
     shape: Shape,
 ) -> Result<(Inputs, crate::model::Outputs)> {
-    let Mem { kv, kv_swa, cvec } = mem;
+    let Mem {
+        kv,
+        kv_swa,
+        cvec,
+        loras,
+    } = mem;
     if let Some(w) = model.placed() {
         g.set_layer_segments(w.layer_segments());
     }
@@ -79,6 +85,7 @@ fn forward<'a>(
         kv_swa: swa.as_ref(),
         inp: Inputs::default(),
         cvec,
+        loras,
     };
     let out = build_graph(&mut f)?;
     Ok((f.inp, out))
@@ -123,6 +130,7 @@ impl Context {
                     kv: &self.kv,
                     kv_swa: self.kv_swa.as_ref(),
                     cvec,
+                    loras: &self.loras,
                 };
                 forward(&mut g, &model, core, &cp, mem, shape)?;
                 let plan = self.cpu.plan_bounding(&g, nth)?;
@@ -375,6 +383,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
         abort,
         cvec_buf,
         cvec_on,
+        loras,
         ..
     } = ctx;
     let cp: &CParams = cp;
@@ -460,6 +469,7 @@ pub fn decode(ctx: &mut Context, b: &BatchView<'_>) -> Result<i32> {
             kv,
             kv_swa: kv_swa.as_ref(),
             cvec,
+            loras,
         };
         let (inp, out) = forward(&mut g, &model, core, cp, mem, shape)?;
         let nth = if nt == 1 {

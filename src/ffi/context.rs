@@ -304,7 +304,12 @@ pub unsafe extern "C" fn llama_pooling_type(ctx: *const llama_context) -> llama_
     )
 }
 
-/// `llama_set_adapters_lora` (not supported yet).
+/// `llama_set_adapters_lora`: applies `n_adapters` adapters with their `scales` (zero scales
+/// left out), replacing the set applied; `n_adapters == 0` removes them all. Nothing changes
+/// when the set is the one applied; otherwise the compute arena is planned again for the new
+/// graphs (here, never in a decode). 0 on success; -1 with a log line for NULL arrays with
+/// `n_adapters > 0`, a handle that is not a live adapter, a context whose model has layers on
+/// simulated GPUs, or a graph the adapters cannot be applied to (the previous set stays).
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_adapters_lora(
     ctx: *mut llama_context,
@@ -312,14 +317,39 @@ pub unsafe extern "C" fn llama_set_adapters_lora(
     n_adapters: usize,
     scales: *mut f32,
 ) -> i32 {
-    unsupported!(
-        "llama_set_adapters_lora",
-        -1,
-        ctx,
-        adapters,
-        n_adapters,
-        scales
-    )
+    let name = "llama_set_adapters_lora";
+    with_ctx_mut(name, ctx, -1, |c| {
+        if n_adapters > 0 && (adapters.is_null() || scales.is_null()) {
+            log_error!("{name}: adapters or scales is NULL with n_adapters = {n_adapters}");
+            return -1;
+        }
+        // SAFETY: `n_adapters` handles and scales (llama.h contract).
+        let (Some(ads), Some(sc)) = (
+            unsafe { slice(adapters as *const *mut llama_adapter_lora, n_adapters) },
+            unsafe { slice(scales as *const f32, n_adapters) },
+        ) else {
+            log_error!("{name}: n_adapters {n_adapters} is not a valid length");
+            return -1;
+        };
+        let mut set = Vec::with_capacity(n_adapters);
+        for (i, (&p, &s)) in ads.iter().zip(sc).enumerate() {
+            // SAFETY: a registered handle is live for this call (contract).
+            match unsafe { super::model::lora_ref(p) } {
+                Some(a) => set.push((a.adapter.clone(), s)),
+                None => {
+                    log_error!("{name}: adapters[{i}] is not a live LoRA adapter");
+                    return -1;
+                }
+            }
+        }
+        match c.ctx.set_loras(&set) {
+            Ok(()) => 0,
+            Err(e) => {
+                log_error!("{name}: {e}");
+                -1
+            }
+        }
+    })
 }
 
 /// `llama_set_adapter_cvec`: applies `len` floats of control vector (rows of `n_embd` for

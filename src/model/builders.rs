@@ -1,6 +1,9 @@
 //! Shared graph pieces of every architecture (upstream's `llm_graph_context`): the per-micro-batch
 //! inputs, RMS norm, the dense FFN, the MoE FFN (`build_moe_ffn`) and attention over the KV
-//! cache (`build_attn` / `build_attn_mha`, plain and flash).
+//! cache (`build_attn` / `build_attn_mha`, plain and flash). Every projection goes through
+//! [`Fwd::mm`] (experts through `mm_id`), which adds the LoRA adapters' `s·B·(A·x)` terms
+//! (`build_lora_mm` / `build_lora_mm_id`); deepseek2's absorbed `attn_k_b` / `attn_v_b` are
+//! multiplied directly, as upstream does, and take no adapter.
 //!
 //! A [`Fwd`] is created for one micro-batch shape; the architecture files call its methods
 //! in the order upstream's graphs do, so that the ops (and their roundings) match.
@@ -12,6 +15,9 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, RopeMode, RopeParams, TensorId};
 use crate::kv_cache::storage::KvMem;
 use crate::quant::GgmlType;
+use std::sync::Arc;
+
+use super::lora::{LoraAdapter, LoraTensor};
 
 /// RoPE settings resolved for a context (`cparams` of upstream).
 #[derive(Clone, Copy, Debug)]
@@ -149,6 +155,8 @@ pub struct Fwd<'g, 'a> {
     pub inp: Inputs,
     /// The control vector, when one is applied.
     pub cvec: Option<CvecView<'a>>,
+    /// The LoRA adapters applied, with their scales (`llama_set_adapters_lora`).
+    pub loras: &'a [(Arc<LoraAdapter>, f32)],
 }
 
 /// A control vector as the graph sees it: one `[n_embd]` f32 row per layer (row 0, for
@@ -175,6 +183,66 @@ impl<'g, 'a> Fwd<'g, 'a> {
         match self.m.tensor_bytes(w.idx) {
             Some(data) => self.g.weight(&info.name, w.ty, ne, data),
             None => self.g.weight_meta(&info.name, w.ty, ne),
+        }
+    }
+
+    /// A LoRA tensor leaf of `dims` dimensions (host memory of the adapter).
+    fn lora_leaf(&mut self, t: &LoraTensor<'a>, dims: usize) -> Result<TensorId> {
+        self.g.weight(t.name, t.ty, &t.ne[..dims], t.data)
+    }
+
+    /// The adapters' terms for `res = w·x` (`build_lora_mm`): adds `s·B·(A·x)` for every
+    /// adapter holding a pair for `w`; with `ids`, per selected expert (`build_lora_mm_id`).
+    fn lora_terms(
+        &mut self,
+        w: &Wt,
+        x: TensorId,
+        ids: Option<TensorId>,
+        mut res: TensorId,
+    ) -> Result<TensorId> {
+        if self.loras.is_empty() {
+            return Ok(res);
+        }
+        let name = &self.m.gguf().tensors()[w.idx].name;
+        let loras = self.loras;
+        for (ad, scale) in loras {
+            let Some(lw) = ad.weight(name) else { continue };
+            if lw.token_embd {
+                // a tied output reusing token_embd: its pair has the embedding layout
+                continue;
+            }
+            let (a, b, s) = ad.pair(lw, *scale);
+            let dims = if ids.is_some() { 3 } else { 2 };
+            let (a, b) = (self.lora_leaf(&a, dims)?, self.lora_leaf(&b, dims)?);
+            let ab = match ids {
+                None => {
+                    let ax = self.g.mul_mat(a, x)?;
+                    self.g.mul_mat(b, ax)?
+                }
+                Some(ids) => {
+                    let ax = self.g.mul_mat_id(a, x, ids)?;
+                    self.g.mul_mat_id(b, ax, ids)?
+                }
+            };
+            let ab = self.g.scale(ab, s)?;
+            res = self.g.add(res, ab)?;
+        }
+        Ok(res)
+    }
+
+    /// `w x` for expert tensor `w` with the adapters' terms (`build_lora_mm_id`).
+    fn mm_id(
+        &mut self,
+        w: &Option<Wt>,
+        x: TensorId,
+        ids: TensorId,
+        what: &str,
+    ) -> Result<TensorId> {
+        let wt = self.wr(w, what)?;
+        let y = self.g.mul_mat_id(wt, x, ids)?;
+        match w {
+            Some(w) => self.lora_terms(w, x, Some(ids), y),
+            None => Ok(y),
         }
     }
 
@@ -213,7 +281,8 @@ impl<'g, 'a> Fwd<'g, 'a> {
         }
     }
 
-    /// `build_inp_embd`: token embeddings (or the caller's embeddings), F32 `[n_embd, n_tokens]`.
+    /// `build_inp_embd`: token embeddings (or the caller's embeddings), F32 `[n_embd, n_tokens]`;
+    /// token embeddings get the LoRA adapters' `token_embd` terms.
     pub fn inp_embd(&mut self) -> Result<TensorId> {
         let n = self.shape.n_tokens;
         if self.shape.embd_input {
@@ -227,7 +296,22 @@ impl<'g, 'a> Fwd<'g, 'a> {
         self.inp.tokens = Some(t);
         let tok = self.w.tok_embd;
         let w = self.wt(&tok)?;
-        self.g.get_rows(w, t)
+        let mut cur = self.g.get_rows(w, t)?;
+        let loras = self.loras;
+        if !loras.is_empty() {
+            let name = &self.m.gguf().tensors()[tok.idx].name;
+            for (ad, scale) in loras {
+                let Some(lw) = ad.weight(name) else { continue };
+                // A holds one rank-sized row per token, B is [rank, n_embd]
+                let (a, b, s) = ad.pair(lw, *scale);
+                let (a, b) = (self.lora_leaf(&a, 2)?, self.lora_leaf(&b, 2)?);
+                let rows = self.g.get_rows(a, t)?;
+                let d = self.g.mul_mat(b, rows)?;
+                let d = self.g.scale(d, s)?;
+                cur = self.g.add(cur, d)?;
+            }
+        }
+        Ok(cur)
     }
 
     /// `build_inp_pos`: I32 `[n_tokens]`.
@@ -279,7 +363,7 @@ impl<'g, 'a> Fwd<'g, 'a> {
         self.g.mul(y, w)
     }
 
-    /// `w x` (+ bias).
+    /// `w x` plus the LoRA adapters' terms for `w` (`build_lora_mm`), then the bias.
     pub fn mm(
         &mut self,
         w: &Option<Wt>,
@@ -289,6 +373,9 @@ impl<'g, 'a> Fwd<'g, 'a> {
     ) -> Result<TensorId> {
         let wt = self.wr(w, what)?;
         let mut y = self.g.mul_mat(wt, x)?;
+        if let Some(w) = w {
+            y = self.lora_terms(w, x, None, y)?;
+        }
         if let Some(b) = b {
             let bt = self.wt(b)?;
             y = self.g.add(y, bt)?;
@@ -445,13 +532,10 @@ impl<'g, 'a> Fwd<'g, 'a> {
             weights = self.g.scale(weights, w_scale)?;
         }
         let cur = self.g.reshape_3d(x, n_embd, 1, n_tokens)?;
-        let upw = self.wr(up_exps, "ffn_up_exps")?;
-        let up = self.g.mul_mat_id(upw, cur, selected)?; // [n_ff, n_used, n_tokens]
-        let gw = self.wr(gate_exps, "ffn_gate_exps")?;
-        let gate = self.g.mul_mat_id(gw, cur, selected)?;
+        let up = self.mm_id(up_exps, cur, selected, "ffn_up_exps")?; // [n_ff, n_used, n_tokens]
+        let gate = self.mm_id(gate_exps, cur, selected, "ffn_gate_exps")?;
         let par = self.g.swiglu_split(gate, up)?;
-        let dw = self.wr(down_exps, "ffn_down_exps")?;
-        let experts = self.g.mul_mat_id(dw, par, selected)?; // [n_embd, n_used, n_tokens]
+        let experts = self.mm_id(down_exps, par, selected, "ffn_down_exps")?; // [n_embd, n_used, n_tokens]
         let experts = self.g.mul(experts, weights)?;
         let t = self.g.tensor(experts)?;
         let (nb1, nb2) = (t.nb[1], t.nb[2]);

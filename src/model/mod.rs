@@ -1,7 +1,8 @@
 //! Models: architectures ([`arch`]), typed hyper-parameters ([`hparams`]), the loader
 //! ([`loader`]: weights referenced in the file mapping, no copy) and the per-architecture forward
 //! graphs built on the engine's graph builder ([`builders`] holds the shared pieces: attention
-//! over the KV cache, FFN, MoE; then one file per architecture family).
+//! over the KV cache, FFN, MoE; then one file per architecture family). [`lora`] loads LoRA
+//! adapters, which the builders apply to every projection that has a pair.
 //!
 //! [`build_graph`] dispatches on the architecture; the context calls it once per micro-batch.
 
@@ -12,6 +13,7 @@ pub mod gemma3;
 pub mod hparams;
 pub mod llama;
 pub mod loader;
+pub mod lora;
 #[allow(clippy::module_inception)]
 mod model;
 pub mod phi3;
@@ -22,6 +24,7 @@ pub mod save;
 pub use arch::Arch;
 pub use builders::{CvecView, Fwd, Inputs, KvView, Outputs, RopeCfg, Shape};
 pub use hparams::HParams;
+pub use lora::LoraAdapter;
 pub use model::{Core, Model, ModelParams};
 
 use crate::error::Result;

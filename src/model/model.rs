@@ -74,7 +74,7 @@ pub struct Model {
 }
 
 /// Renders a metadata value as upstream's `gguf_kv_to_str` does for non-array values.
-fn value_to_string(v: &Value) -> Option<String> {
+pub(crate) fn value_to_string(v: &Value) -> Option<String> {
     Some(match v {
         Value::String(s) => String::from_utf8_lossy(s).into_owned(),
         Value::Bool(b) => b.to_string(),
