@@ -14,7 +14,9 @@ use llama::ffi::context::{
 };
 use llama::ffi::context_more::*;
 use llama::ffi::model::{llama_model_free, llama_model_get_vocab, llama_model_load_from_file};
-use llama::ffi::params::{llama_context_default_params, llama_model_default_params};
+use llama::ffi::params::{
+    llama_context_default_params, llama_model_default_params, llama_sampler_chain_default_params,
+};
 use llama::ffi::sampler::more::llama_sampler_sample;
 use llama::ffi::sampler::*;
 use llama::ffi::types::*;
@@ -418,7 +420,9 @@ fn outputs_per_sequence_and_context_params() {
     unsafe {
         let m = load();
         // default n_outputs_max_per_seq = 1: two outputs of a sampled sequence are refused
-        let c = llama_init_from_model(m, cparams());
+        let mut cp = cparams();
+        cp.n_seq_max = 2;
+        let c = llama_init_from_model(m, cp);
         let nv = n_vocab(c);
         let g = chain(&[llama_sampler_init_greedy()]);
         assert!(llama_set_sampler(c, 0, g));
@@ -453,6 +457,7 @@ fn outputs_per_sequence_and_context_params() {
             },
         ];
         let mut cp = cparams();
+        cp.n_seq_max = 2;
         cp.n_outputs_max_per_seq = 3;
         cp.samplers = cfg.as_mut_ptr();
         cp.n_samplers = 2;
