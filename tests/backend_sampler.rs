@@ -211,6 +211,18 @@ fn seeded_dist_chain_matches_cpu_sampling() {
             llama_free(c);
             out
         };
+        // with several outputs allowed per sequence, dist draws from a copy of its generator
+        // and accepting a token commits the draw (upstream's transactional mode): same tokens
+        {
+            let mut cp = cparams();
+            cp.n_outputs_max_per_seq = 4;
+            let c = llama_init_from_model(m, cp);
+            let s = seeded_chain();
+            assert!(llama_set_sampler(c, 0, s));
+            assert_eq!(generate(c, s, 16), cpu, "transactional");
+            llama_sampler_free(s);
+            llama_free(c);
+        }
         // the same chain attached to seq 0: sampled inside decode
         let c = llama_init_from_model(m, cparams());
         let s = seeded_chain();
