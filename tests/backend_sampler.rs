@@ -454,6 +454,9 @@ fn outputs_per_sequence_and_context_params() {
         assert_eq!(llama_get_sampled_token_ith(c, 2), LLAMA_TOKEN_NULL, "no output");
         let r3 = row(c, 3, nv);
         assert_eq!(llama_get_sampled_token_ith(c, 3), argmax(&r3));
+        // the attached chain used on an output decode did not sample runs whole
+        assert_eq!(llama_sampler_sample(g, c, 1), argmax(&row(c, 1, nv)));
+        assert_eq!(llama_sampler_sample(g, c, 3), argmax(&r3));
         llama_free(c);
 
         // chains given at creation, several outputs per sequence

@@ -825,13 +825,13 @@ pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batc
 pub(crate) fn decode_view(c: &mut LlamaContext, view: &BatchView<'_>, name: &str) -> i32 {
     let t0 = super::ggml::time_us();
     let output_all = c.ctx.cparams().embeddings;
-    if !c.sampling.before_decode(view, output_all) {
+    if !c.sampling.check_batch(view, output_all) {
         return -1;
     }
     match c.ctx.decode(view) {
         Ok(r) => {
+            c.sampling.after_decode(&c.ctx, view, r);
             if r == 0 {
-                c.sampling.after_decode(&c.ctx, view);
                 c.perf.record(view.n_tokens, t0);
             }
             r

@@ -91,11 +91,6 @@ impl BackendSampling {
         }
     }
 
-    /// Whether any sequence has a chain.
-    pub fn has_samplers(&self) -> bool {
-        !self.entries.is_empty()
-    }
-
     /// Makes `chain` a whole chain again unless another sequence still uses it.
     fn release(&mut self, chain: *mut llama_sampler) {
         if self.entries.values().any(|e| e.chain == chain) {
@@ -180,16 +175,13 @@ impl BackendSampling {
         true
     }
 
-    /// Before a decode: forgets the last outputs, refuses a batch giving an attached sequence
-    /// more outputs than configured, and starts the chains' draws. `false`: refuse the batch.
-    pub fn before_decode(&mut self, view: &BatchView<'_>, output_all: bool) -> bool {
-        self.row_map.iter_mut().for_each(|r| *r = None);
-        self.active = !self.entries.is_empty();
-        if !self.active {
+    /// Before a decode: refuses a batch giving an attached sequence more outputs than
+    /// configured (`false`: the decode returns -1 without computing anything).
+    pub fn check_batch(&mut self, view: &BatchView<'_>, output_all: bool) -> bool {
+        if self.entries.is_empty() {
             return true;
         }
         for e in self.entries.values_mut() {
-            e.n_used = 0;
             e.n_counted = 0;
         }
         let n = usize::try_from(view.n_tokens).unwrap_or(0);
@@ -213,6 +205,21 @@ impl BackendSampling {
                 }
             }
         }
+        true
+    }
+
+    /// After a decode that ran (`rc`: its result): forgets the previous outputs and, when it
+    /// succeeded, runs each attached chain's prefix over its sequence's output rows.
+    pub fn after_decode(&mut self, ctx: &Context, view: &BatchView<'_>, rc: i32) {
+        self.row_map.iter_mut().for_each(|r| *r = None);
+        self.active = !self.entries.is_empty();
+        for e in self.entries.values_mut() {
+            e.n_used = 0;
+        }
+        if !self.active || rc != 0 {
+            return;
+        }
+        // a new transaction of draws for this batch (upstream's llama_sampler_backend_begin)
         for e in self.entries.values() {
             // SAFETY: attached chains are alive (llama.h).
             if let Some(c) = unsafe { chain_of(e.chain) } {
@@ -222,14 +229,6 @@ impl BackendSampling {
                     }
                 }
             }
-        }
-        true
-    }
-
-    /// After a successful decode: runs each attached chain's prefix over its sequence's rows.
-    pub fn after_decode(&mut self, ctx: &Context, view: &BatchView<'_>) {
-        if self.entries.is_empty() {
-            return;
         }
         let nv = self.n_vocab;
         let n = usize::try_from(view.n_tokens).unwrap_or(0);

@@ -328,7 +328,9 @@ pub unsafe extern "C" fn llama_sampler_get_seed(smpl: *const llama_sampler) -> u
 }
 
 /// `llama_sampler_sample`: applies the sampler to the `idx`-th output's logits of the last
-/// decode, accepts the chosen token and returns it (`LLAMA_TOKEN_NULL` on failure).
+/// decode, accepts the chosen token and returns it (`LLAMA_TOKEN_NULL` on failure). As upstream,
+/// a token already sampled inside decode (`llama_set_sampler`) is accepted and returned as is,
+/// and an output whose chain ran only partly in decode starts from what decode left.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_sample(
     smpl: *mut llama_sampler,
@@ -415,8 +417,25 @@ pub unsafe extern "C" fn llama_sampler_sample(
                 p: 0.0,
             })
             .collect();
+        // an output decode did not sample (its sequence has no chain): a chain attached to some
+        // sequence runs whole here (upstream would skip the samplers it runs in decode)
         // SAFETY: a live handle.
-        unsafe { apply_and_accept(smpl, cur) }
+        let prefix = unsafe { chain_of(smpl) }.and_then(|c| c.backend_prefix());
+        if prefix.is_some() {
+            // SAFETY: as above.
+            if let Some(c) = unsafe { chain_of(smpl) } {
+                c.set_backend_prefix(None);
+            }
+        }
+        // SAFETY: a live handle.
+        let token = unsafe { apply_and_accept(smpl, cur) };
+        if prefix.is_some() {
+            // SAFETY: as above.
+            if let Some(c) = unsafe { chain_of(smpl) } {
+                c.set_backend_prefix(prefix);
+            }
+        }
+        token
     })
 }
 
