@@ -153,8 +153,16 @@ fn greedy_chain_samples_the_argmax_in_decode() {
         let logits = row(c, -1, nv);
         assert_eq!(logits, raw, "greedy keeps the whole row");
         assert_eq!(tok, argmax(&logits));
-        assert_eq!(llama_get_sampled_token_ith(c, 5), tok, "batch index 5 is the output");
-        assert_eq!(llama_get_sampled_token_ith(c, 2), LLAMA_TOKEN_NULL, "no output");
+        assert_eq!(
+            llama_get_sampled_token_ith(c, 5),
+            tok,
+            "batch index 5 is the output"
+        );
+        assert_eq!(
+            llama_get_sampled_token_ith(c, 2),
+            LLAMA_TOKEN_NULL,
+            "no output"
+        );
         assert_eq!(llama_get_sampled_logits_count_ith(c, -1) as usize, nv);
         assert_eq!(llama_get_sampled_candidates_count_ith(c, -1), 0);
         assert!(llama_get_sampled_probs_ith(c, -1).is_null());
@@ -172,7 +180,10 @@ fn greedy_chain_samples_the_argmax_in_decode() {
 
         // detached: nothing sampled, and the chain samples normally again
         assert!(llama_set_sampler(c, 0, std::ptr::null_mut()));
-        assert!(llama_set_sampler(c, 3, std::ptr::null_mut()), "nothing to remove");
+        assert!(
+            llama_set_sampler(c, 3, std::ptr::null_mut()),
+            "nothing to remove"
+        );
         assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
         assert_eq!(llama_get_sampled_token_ith(c, -1), LLAMA_TOKEN_NULL);
         assert!(llama_get_sampled_logits_ith(c, -1).is_null());
@@ -242,7 +253,10 @@ fn seeded_dist_chain_matches_cpu_sampling() {
         assert!(lg.windows(2).all(|w| w[0] >= w[1]), "best first");
         assert!(pr.windows(2).all(|w| w[0] >= w[1]));
         assert!((pr.iter().sum::<f32>() - 1.0).abs() < 1e-4);
-        assert_eq!(llama_get_logits_ith(c, -1), llama_get_sampled_logits_ith(c, -1));
+        assert_eq!(
+            llama_get_logits_ith(c, -1),
+            llama_get_sampled_logits_ith(c, -1)
+        );
         // the raw logits of the ids, divided by the temperature
         let mut sorted: Vec<(f32, i32)> = Vec::new();
         {
@@ -356,16 +370,26 @@ fn unsupported_samplers_are_refused() {
             std::ptr::addr_of!(USER_IFACE).cast_mut(),
             std::ptr::null_mut(),
         );
-        assert!(!llama_set_sampler(c, 0, user), "a user sampler without backend hooks");
+        assert!(
+            !llama_set_sampler(c, 0, user),
+            "a user sampler without backend hooks"
+        );
         let greedy = llama_sampler_init_greedy();
         assert!(!llama_set_sampler(c, 0, greedy), "not a chain");
         let empty = chain(&[]);
         assert!(!llama_set_sampler(c, 0, empty), "an empty chain");
         let g = chain(&[llama_sampler_init_greedy()]);
         assert!(!llama_set_sampler(std::ptr::null_mut(), 0, g), "NULL ctx");
-        assert!(!llama_set_sampler(std::ptr::null_mut(), 0, std::ptr::null_mut()));
+        assert!(!llama_set_sampler(
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut()
+        ));
         // NULL ctx getters: failure values, no panic
-        assert_eq!(llama_get_sampled_token_ith(std::ptr::null_mut(), 0), LLAMA_TOKEN_NULL);
+        assert_eq!(
+            llama_get_sampled_token_ith(std::ptr::null_mut(), 0),
+            LLAMA_TOKEN_NULL
+        );
         assert!(llama_get_sampled_candidates_ith(std::ptr::null_mut(), 0).is_null());
 
         // a refused sampler replaces nothing silently: the attached chain is removed
@@ -451,7 +475,11 @@ fn outputs_per_sequence_and_context_params() {
         assert_eq!(llama_get_sampled_token_ith(c, 0), LLAMA_TOKEN_NULL);
         assert_eq!(llama_get_sampled_token_ith(c, 1), LLAMA_TOKEN_NULL);
         assert_eq!(llama_get_sampled_logits_count_ith(c, 1), 0);
-        assert_eq!(llama_get_sampled_token_ith(c, 2), LLAMA_TOKEN_NULL, "no output");
+        assert_eq!(
+            llama_get_sampled_token_ith(c, 2),
+            LLAMA_TOKEN_NULL,
+            "no output"
+        );
         let r3 = row(c, 3, nv);
         assert_eq!(llama_get_sampled_token_ith(c, 3), argmax(&r3));
         // the attached chain used on an output decode did not sample runs whole

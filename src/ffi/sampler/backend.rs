@@ -237,7 +237,10 @@ impl BackendSampling {
             let Ok(row) = usize::try_from(ids[i]) else {
                 continue;
             };
-            let seq = view.seq_id.as_ref().map_or(0, |s| s[i].first().copied().unwrap_or(0));
+            let seq = view
+                .seq_id
+                .as_ref()
+                .map_or(0, |s| s[i].first().copied().unwrap_or(0));
             let Some(e) = self.entries.get_mut(&seq) else {
                 continue;
             };

@@ -444,7 +444,10 @@ pub unsafe extern "C" fn llama_sampler_sample(
 ///
 /// # Safety
 /// `smpl` must be a live handle.
-unsafe fn apply_and_accept(smpl: *mut llama_sampler, mut cur: Vec<llama_token_data>) -> llama_token {
+unsafe fn apply_and_accept(
+    smpl: *mut llama_sampler,
+    mut cur: Vec<llama_token_data>,
+) -> llama_token {
     {
         let mut arr = llama_token_data_array {
             data: cur.as_mut_ptr(),
