@@ -4,6 +4,8 @@
 //! decode already chose. A chain sampled inside decode must choose the same tokens as the same
 //! chain applied through `llama_sampler_sample`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::ffi::CString;
 use std::path::PathBuf;
 
@@ -21,6 +23,39 @@ use llama::ffi::sampler::more::llama_sampler_sample;
 use llama::ffi::sampler::*;
 use llama::ffi::types::*;
 use llama::ffi::vocab::llama_vocab_n_tokens;
+
+/// Counts the allocations of the current thread (the one calling llama_decode, where the
+/// chains run), so that tests running in parallel do not disturb each other.
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> usize {
+    ALLOCS.with(|c| c.get())
+}
 
 fn model_path() -> Option<CString> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/llama3-F32.gguf");
@@ -537,6 +572,54 @@ fn outputs_per_sequence_and_context_params() {
         llama_sampler_free(greedy);
         llama_sampler_free(g);
         llama_sampler_free(g1);
+        llama_model_free(m);
+    }
+}
+
+#[test]
+fn sampling_in_decode_allocates_nothing_more() {
+    if model_path().is_none() {
+        return;
+    }
+    // SAFETY: handles are live until freed at the end.
+    unsafe {
+        let m = load();
+        let mut cp = cparams();
+        cp.n_threads = 1;
+        cp.n_threads_batch = 1;
+        let c = llama_init_from_model(m, cp);
+        let mut p = PROMPT;
+        assert_eq!(llama_decode(c, llama_batch_get_one(p.as_mut_ptr(), 6)), 0);
+        // one-token decodes without a chain: what decode itself allocates on this thread
+        let mut t = [11i32];
+        let mut base = Vec::new();
+        for _ in 0..3 {
+            let a = allocs();
+            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
+            base.push(allocs() - a);
+        }
+        // the buffers are sized when the chain is attached; decoding allocates nothing more
+        let s = chain(&[
+            llama_sampler_init_top_k(40),
+            llama_sampler_init_top_p(0.9, 1),
+            llama_sampler_init_min_p(0.05, 1),
+            llama_sampler_init_temp(0.8),
+            llama_sampler_init_dist(3),
+        ]);
+        assert!(llama_set_sampler(c, 0, s));
+        for _ in 0..3 {
+            let a = allocs();
+            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
+            let n = allocs() - a;
+            assert!(
+                base.iter().all(|&b| b == n),
+                "decode allocated {n} times, {base:?} without a chain"
+            );
+            assert_ne!(llama_get_sampled_token_ith(c, -1), LLAMA_TOKEN_NULL);
+            t[0] = llama_sampler_sample(s, c, -1);
+        }
+        llama_sampler_free(s);
+        llama_free(c);
         llama_model_free(m);
     }
 }
