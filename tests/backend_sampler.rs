@@ -19,7 +19,9 @@ use llama::ffi::model::{llama_model_free, llama_model_get_vocab, llama_model_loa
 use llama::ffi::params::{
     llama_context_default_params, llama_model_default_params, llama_sampler_chain_default_params,
 };
-use llama::ffi::sampler::more::llama_sampler_sample;
+use llama::ffi::sampler::more::{
+    llama_sampler_init_logit_bias, llama_sampler_init_penalties, llama_sampler_sample,
+};
 use llama::ffi::sampler::*;
 use llama::ffi::types::*;
 use llama::ffi::vocab::llama_vocab_n_tokens;
@@ -320,6 +322,90 @@ fn seeded_dist_chain_matches_cpu_sampling() {
         }
         assert_eq!(out, cpu, "backend and CPU sampling choose the same tokens");
         assert!(llama_set_sampler(c, 0, std::ptr::null_mut()));
+        llama_sampler_free(s);
+        llama_free(c);
+        llama_model_free(m);
+    }
+}
+
+#[test]
+fn penalties_bias_and_dynamic_temperature_run_in_decode() {
+    if model_path().is_none() {
+        return;
+    }
+    // SAFETY: handles are live until freed at the end.
+    unsafe {
+        let m = load();
+        let make = |nv: i32| {
+            let bias = [
+                llama_logit_bias {
+                    token: 42,
+                    bias: 5.0,
+                },
+                llama_logit_bias {
+                    token: 7,
+                    bias: -100.0,
+                },
+            ];
+            chain(&[
+                llama_sampler_init_penalties(nv, 16, 1.5, 0.2, 0.2),
+                llama_sampler_init_logit_bias(nv, 2, bias.as_ptr()),
+                llama_sampler_init_top_k(40),
+                llama_sampler_init_min_p(0.02, 1),
+                llama_sampler_init_temp_ext(0.9, 0.3, 1.0),
+                llama_sampler_init_dist(1234),
+            ])
+        };
+        let (cpu, nv) = {
+            let c = llama_init_from_model(m, cparams());
+            let nv = n_vocab(c) as i32;
+            let s = make(nv);
+            let out = generate(c, s, 16);
+            llama_sampler_free(s);
+            llama_free(c);
+            (out, nv)
+        };
+        let c = llama_init_from_model(m, cparams());
+        let s = make(nv);
+        assert!(llama_set_sampler(c, 0, s));
+        let mut p = PROMPT;
+        assert_eq!(llama_decode(c, llama_batch_get_one(p.as_mut_ptr(), 6)), 0);
+        assert_ne!(
+            llama_get_sampled_token_ith(c, -1),
+            LLAMA_TOKEN_NULL,
+            "all in decode"
+        );
+        let mut out = vec![llama_sampler_sample(s, c, -1)];
+        for _ in 1..16 {
+            let mut t = [*out.last().unwrap()];
+            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
+            let sampled = llama_get_sampled_token_ith(c, -1);
+            assert_eq!(llama_sampler_sample(s, c, -1), sampled);
+            out.push(sampled);
+        }
+        assert_eq!(out, cpu);
+        assert!(!out.contains(&7), "biased out");
+        llama_sampler_free(s);
+
+        // penalties cannot run in decode with several outputs per sequence: the chain runs in
+        // llama_sampler_sample from the first sampler on, with the same tokens
+        llama_free(c);
+        let mut cp = cparams();
+        cp.n_outputs_max_per_seq = 2;
+        let c = llama_init_from_model(m, cp);
+        let s = make(nv);
+        assert!(llama_set_sampler(c, 0, s));
+        let mut p = PROMPT;
+        assert_eq!(llama_decode(c, llama_batch_get_one(p.as_mut_ptr(), 6)), 0);
+        assert_eq!(llama_get_sampled_token_ith(c, -1), LLAMA_TOKEN_NULL);
+        assert_eq!(llama_get_sampled_logits_count_ith(c, -1) as i32, nv);
+        let mut out = vec![llama_sampler_sample(s, c, -1)];
+        for _ in 1..16 {
+            let mut t = [*out.last().unwrap()];
+            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
+            out.push(llama_sampler_sample(s, c, -1));
+        }
+        assert_eq!(out, cpu);
         llama_sampler_free(s);
         llama_free(c);
         llama_model_free(m);

@@ -13,6 +13,10 @@
 //!   -inf (the count stays);
 //! - min-p: sets logits below `max + ln p` to -inf (the count stays);
 //! - temp: divides the logits by `t` (`t <= 0`: keeps only the first maximum);
+//! - temp-ext: divides the logits by the entropy-driven temperature (as temp when `delta <= 0`
+//!   or `t <= 0`);
+//! - logit-bias, penalties: change logits in place as their CPU versions do (penalties only
+//!   with one output per sequence, as upstream: its history changes with each accepted token);
 //! - the no-op samplers (`?top-k`, `?temp`, ...) leave the row alone.
 //!
 //! The arithmetic that decides tokens (temperature division, the dist draw) is the CPU samplers'
@@ -20,7 +24,10 @@
 //! `llama_sampler_sample`. Nothing here allocates: the row borrows buffers sized beforehand.
 
 use super::sort::{cxx_partial_sort, cxx_sort};
-use super::{Dist, Empty, Greedy, MinP, Sampler, Temp, TokenData, TopK, TopP};
+use super::{
+    Dist, Empty, Greedy, LogitBias, MinP, Penalties, Sampler, Temp, TempExt, TokenData,
+    TokenDataArray, TopK, TopP,
+};
 
 /// One output row being sampled inside decode (buffers of `n_vocab` entries each).
 #[derive(Debug)]
@@ -92,8 +99,9 @@ impl BackendRow<'_> {
     }
 }
 
-/// Whether `s` can sample inside decode.
-pub fn supports(s: &dyn Sampler) -> bool {
+/// Whether `s` can sample inside decode with up to `n_outputs_max_per_seq` outputs per
+/// sequence.
+pub fn supports(s: &dyn Sampler, n_outputs_max_per_seq: u32) -> bool {
     let a = s.as_any();
     a.is::<Greedy>()
         || a.is::<Dist>()
@@ -101,7 +109,10 @@ pub fn supports(s: &dyn Sampler) -> bool {
         || a.is::<TopP>()
         || a.is::<MinP>()
         || a.is::<Temp>()
+        || a.is::<TempExt>()
+        || a.is::<LogitBias>()
         || a.is::<Empty>()
+        || (a.is::<Penalties>() && n_outputs_max_per_seq <= 1)
 }
 
 /// Prepares `s` for sampling inside decode with up to `n_outputs_max_per_seq` outputs per
@@ -149,19 +160,81 @@ pub fn apply(s: &mut dyn Sampler, row: &mut BackendRow<'_>) {
             }
         }
     } else if let Some(t) = a.downcast_mut::<Temp>() {
-        let temp = t.temp();
-        if temp <= 0.0 {
-            let i = row.argmax();
-            let id = row.id_of(i);
-            row.logits[0] = row.logits[i];
-            row.candidates[0] = id;
-            row.has_candidates = true;
-            row.n = 1;
-        } else {
-            for x in row.logits[..row.n].iter_mut() {
-                *x /= temp;
-            }
+        temp(t.temp(), row);
+    } else if let Some(t) = a.downcast_mut::<TempExt>() {
+        temp_ext(t.params(), row);
+    } else if a.is::<LogitBias>() || a.is::<Penalties>() {
+        in_place(s, row);
+    }
+}
+
+/// Temperature: divides the logits (`t <= 0`: keeps only the first maximum).
+fn temp(t: f32, row: &mut BackendRow<'_>) {
+    if t <= 0.0 {
+        let i = row.argmax();
+        let id = row.id_of(i);
+        row.logits[0] = row.logits[i];
+        row.candidates[0] = id;
+        row.has_candidates = true;
+        row.n = 1;
+    } else {
+        for x in row.logits[..row.n].iter_mut() {
+            *x /= t;
         }
+    }
+}
+
+/// Upstream's backend temp-ext: the temperature moves within `t ± delta` with the normalised
+/// entropy of the row's softmax; the row keeps its order.
+fn temp_ext((t, delta, exponent): (f32, f32, f32), row: &mut BackendRow<'_>) {
+    if delta <= 0.0 || t <= 0.0 {
+        temp(t, row);
+        return;
+    }
+    let n = row.n;
+    if n <= 1 {
+        return;
+    }
+    let min_temp = (t - delta).max(0.0);
+    let max_temp = t + delta;
+    let max_entropy = (n as f32).ln();
+    let l = &mut row.logits[..n];
+    let max_l = l.iter().copied().fold(l[0], f32::max);
+    let mut sum = 0.0f64;
+    for &x in l.iter() {
+        sum += f64::from((x - max_l).exp());
+    }
+    let inv = (1.0 / sum) as f32;
+    let mut entropy = 0.0f32;
+    for &x in l.iter() {
+        let p = ((x - max_l).exp() * inv).clamp(1e-10, 1.0);
+        entropy -= p * p.ln();
+    }
+    let norm = entropy / max_entropy;
+    let dyn_temp = min_temp + (max_temp - min_temp) * norm.powf(exponent);
+    for x in l.iter_mut() {
+        *x /= dyn_temp;
+    }
+}
+
+/// Runs a CPU sampler that only changes logits in place (same candidates, same order) over the
+/// row.
+fn in_place(s: &mut dyn Sampler, row: &mut BackendRow<'_>) {
+    let n = row.n;
+    for j in 0..n {
+        row.scratch[j] = TokenData {
+            id: row.id_of(j),
+            logit: row.logits[j],
+            p: 0.0,
+        };
+    }
+    let mut arr = TokenDataArray::new(&mut row.scratch[..n]);
+    s.apply(&mut arr);
+    if arr.data.len() != n {
+        return;
+    }
+    for (x, t) in row.logits[..n].iter_mut().zip(row.scratch.iter()) {
+        *x = t.logit;
     }
 }
 

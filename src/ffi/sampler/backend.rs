@@ -3,8 +3,8 @@
 //! `llama_decode` over each output row of their sequence, on the CPU.
 //!
 //! As upstream, a chain is attached with its longest prefix of samplers that can run inside
-//! decode (greedy, dist, top-k, top-p, min-p, temp and the no-op samplers: see
-//! `crate::sampling::backend`); the rest of the chain runs in `llama_sampler_sample`, which
+//! decode (greedy, dist, top-k, top-p, min-p, temp, temp-ext, logit-bias, penalties and the no-op
+//! samplers: see `crate::sampling::backend`); the rest of the chain runs in `llama_sampler_sample`, which
 //! starts from what decode left (sampled logits, probabilities and candidate ids) and skips the
 //! prefix. A sampler that is not a chain, or an empty chain, cannot be attached
 //! (`llama_set_sampler` warns and returns false). Removing a chain (NULL) makes it a whole
@@ -129,7 +129,7 @@ impl BackendSampling {
         let mut prefix = 0;
         while prefix < chain.len() {
             match member(chain, prefix) {
-                Some(s) if b::supports(s) => {
+                Some(s) if b::supports(s, self.n_outputs_max_per_seq) => {
                     b::init(s, self.n_outputs_max_per_seq);
                     prefix += 1;
                 }
