@@ -564,7 +564,10 @@ pub unsafe extern "C" fn llama_state_set_data(
             return 0;
         };
         match c.ctx.state_load(src) {
-            Ok(n) => n,
+            Ok(n) => {
+                c.sampling.forget_outputs();
+                n
+            }
             Err(e) => {
                 log_error!("llama_state_set_data: {e}");
                 0
@@ -596,6 +599,7 @@ pub unsafe extern "C" fn llama_state_load_file(
         let path = std::path::PathBuf::from(String::from_utf8_lossy(path.to_bytes()).into_owned());
         match c.ctx.state_load_file(&path, n_token_capacity) {
             Ok(toks) => {
+                c.sampling.forget_outputs();
                 // SAFETY: tokens_out holds n_token_capacity >= toks.len() entries (checked).
                 if let Some(out) = unsafe { super::boundary::slice_mut(tokens_out, toks.len()) } {
                     out.copy_from_slice(&toks);

@@ -208,14 +208,20 @@ impl BackendSampling {
         true
     }
 
-    /// After a decode that ran (`rc`: its result): forgets the previous outputs and, when it
-    /// succeeded, runs each attached chain's prefix over its sequence's output rows.
-    pub fn after_decode(&mut self, ctx: &Context, view: &BatchView<'_>, rc: i32) {
+    /// Forgets the sampled outputs (a state load replaced the context's outputs, as upstream's
+    /// output buffer reset does).
+    pub fn forget_outputs(&mut self) {
         self.row_map.iter_mut().for_each(|r| *r = None);
         self.active = !self.entries.is_empty();
         for e in self.entries.values_mut() {
             e.n_used = 0;
         }
+    }
+
+    /// After a decode that ran (`rc`: its result): forgets the previous outputs and, when it
+    /// succeeded, runs each attached chain's prefix over its sequence's output rows.
+    pub fn after_decode(&mut self, ctx: &Context, view: &BatchView<'_>, rc: i32) {
+        self.forget_outputs();
         if !self.active || rc != 0 {
             return;
         }
@@ -346,8 +352,7 @@ impl BackendSampling {
     }
 
     /// `llama_get_sampled_candidates_ith` (all vocabulary ids when the row has none) and its
-    /// count.
-    /// The pointer getter logs nothing for an invalid index (upstream falls back silently).
+    /// count. The pointer getter logs nothing for an invalid index (upstream falls back silently).
     pub fn candidates(&self, ctx: &Context, i: i32, log: bool) -> (*mut i32, u32) {
         let all = self.full_vocab.as_ptr().cast_mut();
         match self.lookup(ctx, i) {
