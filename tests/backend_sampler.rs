@@ -105,6 +105,13 @@ unsafe fn row(c: *mut llama_context, i: i32, n: usize) -> Vec<f32> {
     }
 }
 
+unsafe fn name(s: *mut llama_sampler) -> String {
+    // SAFETY: a live sampler; its name is a C string.
+    unsafe { std::ffi::CStr::from_ptr(llama_sampler_name(s)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 fn argmax(v: &[f32]) -> i32 {
     let mut b = 0;
     for i in 1..v.len() {
@@ -274,7 +281,11 @@ fn seeded_dist_chain_matches_cpu_sampling() {
         // the same chain attached to seq 0: sampled inside decode
         let c = llama_init_from_model(m, cparams());
         let s = seeded_chain();
+        assert_eq!(name(llama_sampler_chain_get(s, 0)), "top-k");
         assert!(llama_set_sampler(c, 0, s));
+        // as upstream, samplers prepared for the backend report it in their names
+        assert_eq!(name(llama_sampler_chain_get(s, 0)), "+top-k");
+        assert_eq!(name(llama_sampler_chain_get(s, 2)), "+dist");
         let mut p = PROMPT;
         assert_eq!(llama_decode(c, llama_batch_get_one(p.as_mut_ptr(), 6)), 0);
         // what decode exposes: top-k's 40 ids (best first), their tempered logits, dist's probs
@@ -395,6 +406,8 @@ fn penalties_bias_and_dynamic_temperature_run_in_decode() {
         let c = llama_init_from_model(m, cp);
         let s = make(nv);
         assert!(llama_set_sampler(c, 0, s));
+        assert_eq!(name(llama_sampler_chain_get(s, 0)), "-penalties");
+        assert_eq!(name(llama_sampler_chain_get(s, 1)), "logit-bias");
         let mut p = PROMPT;
         assert_eq!(llama_decode(c, llama_batch_get_one(p.as_mut_ptr(), 6)), 0);
         assert_eq!(llama_get_sampled_token_ith(c, -1), LLAMA_TOKEN_NULL);

@@ -115,6 +115,13 @@ pub fn supports(s: &dyn Sampler, n_outputs_max_per_seq: u32) -> bool {
         || (a.is::<Penalties>() && n_outputs_max_per_seq <= 1)
 }
 
+/// Whether upstream reports `s` as `+name` / `-name` once prepared for sampling inside decode
+/// (the samplers with a backend implementation; not the no-op ones).
+pub fn reports_backend(s: &dyn Sampler) -> bool {
+    let a = s.as_any();
+    !a.is::<Empty>() && (supports(s, 1) || a.is::<Penalties>())
+}
+
 /// Prepares `s` for sampling inside decode with up to `n_outputs_max_per_seq` outputs per
 /// sequence (upstream's `backend_init`).
 pub fn init(s: &mut dyn Sampler, n_outputs_max_per_seq: u32) {

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use super::chain_of;
-use super::glue::{handle_name, rust_of, Foreign};
+use super::glue::{handle_name, rust_of, Foreign, RustHandle};
 use crate::context::{output_row, BatchView, Context};
 use crate::ffi::log::{log_error, log_info, log_warn};
 use crate::ffi::types::*;
@@ -68,12 +68,16 @@ pub struct BackendSampling {
     active: bool,
 }
 
-/// The Rust sampler of chain element `i`, when it is one of ours.
-fn member(chain: &mut Chain, i: usize) -> Option<&mut dyn Sampler> {
+/// The handle of chain element `i`, when it is one of our samplers.
+fn member_handle(chain: &mut Chain, i: usize) -> Option<&mut RustHandle> {
     let f = chain.get_mut(i)?.as_any_mut().downcast_mut::<Foreign>()?;
     // SAFETY: a chain element owns a live handle.
-    let h = unsafe { rust_of(f.ptr()) }?;
-    Some(h.inner.as_mut())
+    unsafe { rust_of(f.ptr()) }
+}
+
+/// The Rust sampler of chain element `i`, when it is one of ours.
+fn member(chain: &mut Chain, i: usize) -> Option<&mut dyn Sampler> {
+    member_handle(chain, i).map(|h| h.inner.as_mut())
 }
 
 impl BackendSampling {
@@ -128,12 +132,21 @@ impl BackendSampling {
         };
         let mut prefix = 0;
         while prefix < chain.len() {
-            match member(chain, prefix) {
-                Some(s) if b::supports(s, self.n_outputs_max_per_seq) => {
-                    b::init(s, self.n_outputs_max_per_seq);
-                    prefix += 1;
+            let Some(h) = member_handle(chain, prefix) else {
+                break;
+            };
+            if b::supports(h.inner.as_ref(), self.n_outputs_max_per_seq) {
+                b::init(h.inner.as_mut(), self.n_outputs_max_per_seq);
+                if b::reports_backend(h.inner.as_ref()) {
+                    h.mark_backend(true);
                 }
-                _ => break,
+                prefix += 1;
+            } else {
+                if b::reports_backend(h.inner.as_ref()) {
+                    // tried and refused (penalties with several outputs per sequence)
+                    h.mark_backend(false);
+                }
+                break;
             }
         }
         chain.set_backend_prefix(Some(prefix));
