@@ -698,11 +698,19 @@ fn sampling_in_decode_allocates_nothing_more() {
             base.push(allocs() - a);
         }
         // the buffers are sized when the chain is attached; decoding allocates nothing more
+        let nv = n_vocab(c) as i32;
+        let bias = [llama_logit_bias {
+            token: 3,
+            bias: 1.0,
+        }];
         let s = chain(&[
+            llama_sampler_init_penalties(nv, 8, 1.2, 0.0, 0.0),
             llama_sampler_init_top_k(40),
+            llama_sampler_init_logit_bias(nv, 1, bias.as_ptr()),
             llama_sampler_init_top_p(0.9, 1),
             llama_sampler_init_min_p(0.05, 1),
-            llama_sampler_init_temp(0.8),
+            llama_sampler_init_temp_ext(0.8, 0.2, 1.0),
+            llama_sampler_init_temp(0.9),
             llama_sampler_init_dist(3),
         ]);
         assert!(llama_set_sampler(c, 0, s));

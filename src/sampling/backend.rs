@@ -125,8 +125,11 @@ pub fn reports_backend(s: &dyn Sampler) -> bool {
 /// Prepares `s` for sampling inside decode with up to `n_outputs_max_per_seq` outputs per
 /// sequence (upstream's `backend_init`).
 pub fn init(s: &mut dyn Sampler, n_outputs_max_per_seq: u32) {
-    if let Some(d) = s.as_any_mut().downcast_mut::<Dist>() {
+    let a = s.as_any_mut();
+    if let Some(d) = a.downcast_mut::<Dist>() {
         d.backend_init(n_outputs_max_per_seq);
+    } else if let Some(l) = a.downcast_mut::<LogitBias>() {
+        l.reserve();
     }
 }
 
