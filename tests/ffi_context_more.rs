@@ -87,11 +87,14 @@ fn perf_abort_and_queries() {
         // upstream reports at least 1 of each so that rates stay finite
         assert_eq!((d.n_p_eval, d.n_eval, d.t_eval_ms), (1, 1, 0.0));
 
-        // nothing is sampled inside decode
+        // no sampler chain is attached: nothing is sampled inside decode (upstream's values:
+        // the logits count is the vocabulary size, the candidates are all vocabulary ids)
         assert_eq!(llama_get_sampled_token_ith(c, 0), LLAMA_TOKEN_NULL);
         assert!(llama_get_sampled_probs_ith(c, 0).is_null());
-        assert_eq!(llama_get_sampled_logits_count_ith(c, 0), 0);
-        assert!(llama_get_sampled_candidates_ith(c, 0).is_null());
+        assert!(llama_get_sampled_logits_ith(c, 0).is_null());
+        assert!(llama_get_sampled_logits_count_ith(c, 0) > 0);
+        assert!(!llama_get_sampled_candidates_ith(c, 0).is_null());
+        assert_eq!(llama_get_sampled_candidates_count_ith(c, 0), 0);
 
         // abort before the third of four micro-batches: decode returns 2, the first two stay
         let mem = llama_get_memory(c);

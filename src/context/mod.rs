@@ -358,6 +358,11 @@ impl Context {
         }
     }
 
+    /// The output row of each token of the last batch (-1: no output).
+    pub fn output_ids(&self) -> &[i32] {
+        &self.output_ids
+    }
+
     /// Number of rows of the last decode's outputs.
     pub fn n_outputs(&self) -> usize {
         self.n_outputs

@@ -25,6 +25,8 @@ pub struct LlamaContext {
     pub model: *const llama_model,
     /// `llama_perf_context` counters.
     pub perf: super::context_more::Perf,
+    /// Sampler chains run inside decode (`llama_set_sampler`) and their outputs.
+    pub sampling: super::sampler::backend::BackendSampling,
 }
 
 /// # Safety
@@ -207,11 +209,33 @@ pub unsafe extern "C" fn llama_init_from_model(
                         crate::fit::table::table(plan)
                     );
                 }
+                let n_batch = ctx.n_batch();
+                let n_outputs_max = if params.n_outputs_max == 0 {
+                    n_batch
+                } else {
+                    params.n_outputs_max
+                };
+                let n_outputs_max_per_seq = if params.n_outputs_max_per_seq == 0 {
+                    n_outputs_max
+                } else {
+                    params.n_outputs_max_per_seq.min(n_outputs_max)
+                };
+                let sampling = super::sampler::backend::BackendSampling::new(
+                    m.model.n_vocab().max(0) as usize,
+                    n_batch as usize,
+                    n_outputs_max_per_seq,
+                );
                 let mut h = LlamaContext {
                     ctx,
                     model: model as *const llama_model,
                     perf: super::context_more::Perf::new(m.t_load_us, params.no_perf),
+                    sampling,
                 };
+                // SAFETY: llama.h: `samplers` holds `n_samplers` configs whose chains the
+                // caller keeps alive.
+                if !unsafe { attach_param_samplers(&mut h, &params) } {
+                    return std::ptr::null_mut();
+                }
                 super::context_more::set_abort(
                     &mut h,
                     params.abort_callback,
@@ -225,6 +249,40 @@ pub unsafe extern "C" fn llama_init_from_model(
             }
         }
     })
+}
+
+/// Attaches `llama_context_params.samplers` (upstream fails the context when one is not a
+/// chain).
+///
+/// # Safety
+/// `p.samplers` must be NULL or hold `p.n_samplers` configs with live samplers.
+unsafe fn attach_param_samplers(h: &mut LlamaContext, p: &llama_context_params) -> bool {
+    if p.samplers.is_null() || p.n_samplers == 0 {
+        return true;
+    }
+    // SAFETY: per the contract.
+    let Some(configs) = (unsafe { slice(p.samplers.cast_const(), p.n_samplers) }) else {
+        return true;
+    };
+    for cfg in configs {
+        // SAFETY: a live sampler or NULL.
+        if unsafe { super::sampler::llama_sampler_chain_get(cfg.sampler, -1) }.is_null() {
+            log_error!(
+                "llama_init_from_model: failed to create the context: the backend samplers must be of type llama_sampler_chain"
+            );
+            return false;
+        }
+        // SAFETY: a live chain the caller keeps alive.
+        if unsafe { h.sampling.set(cfg.seq_id, cfg.sampler) } {
+            // SAFETY: as above.
+            let n = unsafe { super::sampler::llama_sampler_chain_n(cfg.sampler) };
+            super::log::log_info!(
+                "llama_init_from_model: setting backend sampler for seq_id {} (n = {n})",
+                cfg.seq_id
+            );
+        }
+    }
+    true
 }
 
 /// `llama_new_context_with_model`: as [`llama_init_from_model`]. Deprecated in llama.h.
@@ -541,7 +599,10 @@ pub unsafe extern "C" fn llama_state_set_data(
             return 0;
         };
         match c.ctx.state_load(src) {
-            Ok(n) => n,
+            Ok(n) => {
+                c.sampling.forget_outputs();
+                n
+            }
             Err(e) => {
                 log_error!("llama_state_set_data: {e}");
                 0
@@ -567,6 +628,7 @@ pub unsafe extern "C" fn llama_state_load_file(
         let path = std::path::PathBuf::from(String::from_utf8_lossy(path.to_bytes()).into_owned());
         match c.ctx.state_load_file(&path, n_token_capacity) {
             Ok(toks) => {
+                c.sampling.forget_outputs();
                 // SAFETY: tokens_out holds n_token_capacity >= toks.len() entries (checked).
                 if let Some(out) = unsafe { super::boundary::slice_mut(tokens_out, toks.len()) } {
                     out.copy_from_slice(&toks);
@@ -672,8 +734,13 @@ pub unsafe extern "C" fn llama_decode(ctx: *mut llama_context, batch: llama_batc
 /// Runs one decode and maps errors to llama.h's codes (-1 invalid input, -3 fatal).
 pub(crate) fn decode_view(c: &mut LlamaContext, view: &BatchView<'_>, name: &str) -> i32 {
     let t0 = super::ggml::time_us();
+    let output_all = c.ctx.cparams().embeddings;
+    if !c.sampling.check_batch(view, output_all) {
+        return -1;
+    }
     match c.ctx.decode(view) {
         Ok(r) => {
+            c.sampling.after_decode(&c.ctx, view, r);
             if r == 0 {
                 c.perf.record(view.n_tokens, t0);
             }
@@ -759,7 +826,8 @@ pub unsafe extern "C" fn llama_get_logits(ctx: *mut llama_context) -> *mut f32 {
     })
 }
 
-/// `llama_get_logits_ith`.
+/// `llama_get_logits_ith`: the logits decode's sampler chain left for that output when its
+/// sequence has one (as upstream), else the model's logits.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
     with_ctx_mut(
@@ -767,6 +835,7 @@ pub unsafe extern "C" fn llama_get_logits_ith(ctx: *mut llama_context, i: i32) -
         ctx,
         std::ptr::null_mut(),
         |c| match c.ctx.logits_ith(i) {
+            Some(_) if !c.sampling.logits(&c.ctx, i).0.is_null() => c.sampling.logits(&c.ctx, i).0,
             Some(r) => r.as_ptr() as *mut f32,
             None => {
                 log_error!("llama_get_logits_ith: invalid logits id {i}");
@@ -823,12 +892,18 @@ pub unsafe extern "C" fn llama_get_embeddings_seq(
     )
 }
 
-/// `llama_set_sampler` (not supported yet).
+/// `llama_set_sampler`: attaches a sampler chain to `seq_id`, sampled inside `llama_decode` on
+/// the CPU (NULL detaches). False, with a warning, for a sampler that is not a non-empty chain;
+/// a chain whose later samplers cannot run in decode is attached with its leading ones and the
+/// rest run in `llama_sampler_sample` (as upstream). See `ffi::sampler::backend`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_set_sampler(
     ctx: *mut llama_context,
     seq_id: llama_seq_id,
     smpl: *mut llama_sampler,
 ) -> bool {
-    unsupported!("llama_set_sampler", false, ctx, seq_id, smpl)
+    with_ctx_mut("llama_set_sampler", ctx, false, |c| {
+        // SAFETY: llama.h: NULL or a live sampler the caller keeps alive while attached.
+        unsafe { c.sampling.set(seq_id, smpl) }
+    })
 }

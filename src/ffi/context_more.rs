@@ -205,73 +205,68 @@ pub unsafe extern "C" fn llama_perf_context_reset(ctx: *mut llama_context) {
 }
 
 // ----- backend sampling ---------------------------------------------------------------------
-// Upstream samples inside llama_decode only for sequences given a sampler through
-// llama_context_params.samplers or llama_set_sampler; this library does not sample inside
-// decode (llama_set_sampler refuses), so no output ever has a backend-sampled token and the
-// getters give llama.h's documented "nothing sampled" values.
+// Outputs of the sampler chains attached with llama_context_params.samplers or
+// llama_set_sampler, run inside decode (ffi::sampler::backend). Without a chain at the last
+// decode they are llama.h's "nothing sampled" values (logits count: n_vocab, as upstream);
+// candidates fall back to the list of all vocabulary ids.
 
-/// `llama_get_sampled_token_ith`: `LLAMA_TOKEN_NULL` (no token was sampled in decode).
+/// `llama_get_sampled_token_ith`: the token decode sampled for output `i`, or
+/// `LLAMA_TOKEN_NULL`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_token_ith(
     ctx: *mut llama_context,
     i: i32,
 ) -> llama_token {
-    with_ctx_mut("llama_get_sampled_token_ith", ctx, LLAMA_TOKEN_NULL, |_| {
-        let _ = i;
-        LLAMA_TOKEN_NULL
+    with_ctx_mut("llama_get_sampled_token_ith", ctx, LLAMA_TOKEN_NULL, |c| {
+        c.sampling.token(&c.ctx, i)
     })
 }
 
-/// `llama_get_sampled_probs_ith`: NULL (no probabilities were generated in decode).
+/// `llama_get_sampled_probs_ith`: the probabilities decode computed for output `i` (NULL when
+/// none were).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_probs_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
     with_ctx_mut(
         "llama_get_sampled_probs_ith",
         ctx,
         std::ptr::null_mut(),
-        |_| {
-            let _ = i;
-            std::ptr::null_mut()
-        },
+        |c| c.sampling.probs(&c.ctx, i).0,
     )
 }
 
-/// `llama_get_sampled_probs_count_ith`: 0.
+/// `llama_get_sampled_probs_count_ith`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_probs_count_ith(ctx: *mut llama_context, i: i32) -> u32 {
-    with_ctx_mut("llama_get_sampled_probs_count_ith", ctx, 0, |_| {
-        let _ = i;
-        0
+    with_ctx_mut("llama_get_sampled_probs_count_ith", ctx, 0, |c| {
+        c.sampling.probs(&c.ctx, i).1
     })
 }
 
-/// `llama_get_sampled_logits_ith`: NULL (no logits were sampled in decode).
+/// `llama_get_sampled_logits_ith`: the logits decode's sampler chain left for output `i` (NULL
+/// when its sequence has no chain).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_logits_ith(ctx: *mut llama_context, i: i32) -> *mut f32 {
     with_ctx_mut(
         "llama_get_sampled_logits_ith",
         ctx,
         std::ptr::null_mut(),
-        |_| {
-            let _ = i;
-            std::ptr::null_mut()
-        },
+        |c| c.sampling.logits(&c.ctx, i).0,
     )
 }
 
-/// `llama_get_sampled_logits_count_ith`: 0.
+/// `llama_get_sampled_logits_count_ith`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_logits_count_ith(
     ctx: *mut llama_context,
     i: i32,
 ) -> u32 {
-    with_ctx_mut("llama_get_sampled_logits_count_ith", ctx, 0, |_| {
-        let _ = i;
-        0
+    with_ctx_mut("llama_get_sampled_logits_count_ith", ctx, 0, |c| {
+        c.sampling.logits(&c.ctx, i).1
     })
 }
 
-/// `llama_get_sampled_candidates_ith`: NULL (no candidates were sampled in decode).
+/// `llama_get_sampled_candidates_ith`: the vocabulary ids of the sampled logits of output `i`
+/// (all ids `0..n_vocab` when decode kept none).
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_candidates_ith(
     ctx: *mut llama_context,
@@ -281,21 +276,17 @@ pub unsafe extern "C" fn llama_get_sampled_candidates_ith(
         "llama_get_sampled_candidates_ith",
         ctx,
         std::ptr::null_mut(),
-        |_| {
-            let _ = i;
-            std::ptr::null_mut()
-        },
+        |c| c.sampling.candidates(&c.ctx, i, false).0,
     )
 }
 
-/// `llama_get_sampled_candidates_count_ith`: 0.
+/// `llama_get_sampled_candidates_count_ith`.
 #[no_mangle]
 pub unsafe extern "C" fn llama_get_sampled_candidates_count_ith(
     ctx: *mut llama_context,
     i: i32,
 ) -> u32 {
-    with_ctx_mut("llama_get_sampled_candidates_count_ith", ctx, 0, |_| {
-        let _ = i;
-        0
+    with_ctx_mut("llama_get_sampled_candidates_count_ith", ctx, 0, |c| {
+        c.sampling.candidates(&c.ctx, i, true).1
     })
 }

@@ -5,6 +5,7 @@
 //! vtable. Ownership is llama.h's: `chain_add` takes the sampler, `chain_remove` gives it back,
 //! `llama_sampler_free(NULL)` does nothing, and a sampler inside a chain is freed with the chain.
 
+pub mod backend;
 mod glue;
 pub mod more;
 

@@ -20,6 +20,9 @@ pub struct Chain {
     no_perf: bool,
     t_sample_us: i64,
     n_sample: i32,
+    /// Set while the chain samples inside decode: how many leading samplers run there
+    /// (`apply` then skips them, as upstream's chain does once `backend_init` ran).
+    backend_prefix: Option<usize>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -37,7 +40,19 @@ impl Chain {
             no_perf,
             t_sample_us: 0,
             n_sample: 0,
+            backend_prefix: None,
         }
+    }
+
+    /// Marks the first `n` samplers as run inside decode (`None`: the chain runs whole again).
+    pub fn set_backend_prefix(&mut self, n: Option<usize>) {
+        self.backend_prefix = n.map(|n| n.min(self.samplers.len()));
+    }
+
+    /// The number of leading samplers run inside decode, when the chain is attached to a
+    /// context.
+    pub fn backend_prefix(&self) -> Option<usize> {
+        self.backend_prefix
     }
 
     /// Appends a sampler; the chain owns it.
@@ -57,7 +72,15 @@ impl Chain {
 
     /// Removes and returns the `i`-th sampler (the chain no longer owns it).
     pub fn remove(&mut self, i: usize) -> Option<Box<dyn Sampler>> {
-        (i < self.samplers.len()).then(|| self.samplers.remove(i))
+        if i >= self.samplers.len() {
+            return None;
+        }
+        if let Some(n) = self.backend_prefix.as_mut() {
+            if i < *n {
+                *n -= 1;
+            }
+        }
+        Some(self.samplers.remove(i))
     }
 
     /// Number of samplers.
@@ -116,7 +139,8 @@ impl Sampler for Chain {
 
     fn apply(&mut self, cur: &mut TokenDataArray<'_>) {
         self.timed(|c| {
-            for s in c.samplers.iter_mut() {
+            let skip = c.backend_prefix.unwrap_or(0);
+            for s in c.samplers.iter_mut().skip(skip) {
                 s.apply(cur);
             }
         });

@@ -10,6 +10,13 @@ pub struct Dist {
     seed: u32,
     seed_cur: u32,
     rng: Mt19937,
+    /// In-decode ("backend") sampling with several outputs per sequence draws from a copy of
+    /// the generator, and accepting a token advances the real one by one draw (upstream's
+    /// transactional mode), so outputs that are never accepted consume nothing.
+    backend_transactional: bool,
+    rng_backend: Mt19937,
+    n_backend_draws_generated: usize,
+    n_backend_draws_committed: usize,
 }
 
 impl Dist {
@@ -20,6 +27,38 @@ impl Dist {
             seed,
             seed_cur,
             rng: Mt19937::new(seed_cur),
+            backend_transactional: false,
+            rng_backend: Mt19937::new(seed_cur),
+            n_backend_draws_generated: 0,
+            n_backend_draws_committed: 0,
+        }
+    }
+
+    /// Prepares in-decode sampling (upstream's `backend_init`): transactional when a sequence
+    /// may have more than one output per decode.
+    pub fn backend_init(&mut self, n_outputs_max_per_seq: u32) {
+        self.backend_transactional = n_outputs_max_per_seq > 1;
+        self.rng_backend = self.rng.clone();
+        self.n_backend_draws_generated = 0;
+        self.n_backend_draws_committed = 0;
+    }
+
+    /// Starts the draws of one decode (upstream's `llama_sampler_backend_begin`).
+    pub fn backend_begin(&mut self) {
+        if self.backend_transactional {
+            self.rng_backend = self.rng.clone();
+            self.n_backend_draws_generated = 0;
+            self.n_backend_draws_committed = 0;
+        }
+    }
+
+    /// The uniform number of one in-decode draw (upstream's `backend_set_input`).
+    pub fn backend_uniform(&mut self) -> f64 {
+        if self.backend_transactional {
+            self.n_backend_draws_generated += 1;
+            self.rng_backend.canonical_f64()
+        } else {
+            self.rng.canonical_f64()
         }
     }
 }
@@ -27,6 +66,16 @@ impl Dist {
 impl Sampler for Dist {
     fn name(&self) -> &str {
         "dist"
+    }
+
+    fn accept(&mut self, _token: i32) {
+        if !self.backend_transactional
+            || self.n_backend_draws_committed >= self.n_backend_draws_generated
+        {
+            return;
+        }
+        self.rng.canonical_f64();
+        self.n_backend_draws_committed += 1;
     }
 
     fn apply(&mut self, cur: &mut TokenDataArray<'_>) {
@@ -75,6 +124,9 @@ impl Sampler for Dist {
     fn reset(&mut self) {
         self.seed_cur = resolve_seed(self.seed);
         self.rng.seed(self.seed_cur);
+        self.rng_backend = self.rng.clone();
+        self.n_backend_draws_generated = 0;
+        self.n_backend_draws_committed = 0;
     }
 
     fn current_seed(&self) -> u32 {

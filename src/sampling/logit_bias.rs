@@ -33,6 +33,13 @@ impl LogitBias {
     }
 }
 
+impl LogitBias {
+    /// Reserves the search list so that applying allocates nothing (sampling inside decode).
+    pub fn reserve(&mut self) {
+        self.to_search.reserve(self.logit_bias.len());
+    }
+}
+
 impl Sampler for LogitBias {
     fn name(&self) -> &str {
         "logit-bias"

@@ -21,6 +21,13 @@ impl MinP {
     }
 }
 
+impl MinP {
+    /// The minimum probability relative to the best candidate.
+    pub fn p(&self) -> f32 {
+        self.p
+    }
+}
+
 impl Sampler for MinP {
     fn name(&self) -> &str {
         "min-p"

@@ -22,8 +22,9 @@
 //! upstream's library.
 //!
 //! Samplers that need a vocabulary (grammar, infill; DRY at construction) see it through the
-//! [`SamplerVocab`] trait. Not built: lazy grammars with trigger *patterns* (regular expressions)
-//! and upstream's experimental backend (on-device) sampling.
+//! [`SamplerVocab`] trait. Upstream's experimental backend sampling (samplers run inside decode)
+//! is [`backend`], on the CPU. Not built: lazy grammars with trigger *patterns* (regular
+//! expressions).
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ use std::any::Any;
 use crate::error::Result;
 
 pub mod adaptive_p;
+pub mod backend;
 pub mod chain;
 pub mod dist;
 pub mod dry;

@@ -19,6 +19,13 @@ impl Temp {
     }
 }
 
+impl Temp {
+    /// The temperature.
+    pub fn temp(&self) -> f32 {
+        self.temp
+    }
+}
+
 impl Sampler for Temp {
     fn name(&self) -> &str {
         "temp"

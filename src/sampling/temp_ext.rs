@@ -26,6 +26,13 @@ impl TempExt {
     }
 }
 
+impl TempExt {
+    /// The base temperature, its range (`delta`) and the entropy exponent.
+    pub fn params(&self) -> (f32, f32, f32) {
+        (self.temp, self.delta, self.exponent)
+    }
+}
+
 impl Sampler for TempExt {
     fn name(&self) -> &str {
         "temp-ext"

@@ -19,6 +19,13 @@ impl TopK {
     }
 }
 
+impl TopK {
+    /// The number of candidates kept.
+    pub fn k(&self) -> i32 {
+        self.k
+    }
+}
+
 impl Sampler for TopK {
     fn name(&self) -> &str {
         "top-k"

@@ -26,6 +26,13 @@ impl TopP {
     }
 }
 
+impl TopP {
+    /// The probability mass kept.
+    pub fn p(&self) -> f32 {
+        self.p
+    }
+}
+
 impl Sampler for TopP {
     fn name(&self) -> &str {
         "top-p"

@@ -33,6 +33,14 @@ impl RustHandle {
         let name = CString::new(inner.name().replace('\0', "")).unwrap_or_default();
         RustHandle { inner, name }
     }
+
+    /// Prefixes the reported name (upstream reports `+name` / `-name` for a sampler that was
+    /// prepared for backend sampling, with or without success).
+    pub fn mark_backend(&mut self, supported: bool) {
+        let mark = if supported { '+' } else { '-' };
+        let name = format!("{mark}{}", self.inner.name().replace('\0', ""));
+        self.name = CString::new(name).unwrap_or_default();
+    }
 }
 
 /// The vtable of every Rust-implemented sampler.

@@ -328,7 +328,9 @@ pub unsafe extern "C" fn llama_sampler_get_seed(smpl: *const llama_sampler) -> u
 }
 
 /// `llama_sampler_sample`: applies the sampler to the `idx`-th output's logits of the last
-/// decode, accepts the chosen token and returns it (`LLAMA_TOKEN_NULL` on failure).
+/// decode, accepts the chosen token and returns it (`LLAMA_TOKEN_NULL` on failure). As upstream,
+/// a token already sampled inside decode (`llama_set_sampler`) is accepted and returned as is,
+/// and an output whose chain ran only partly in decode starts from what decode left.
 #[no_mangle]
 pub unsafe extern "C" fn llama_sampler_sample(
     smpl: *mut llama_sampler,
@@ -337,6 +339,51 @@ pub unsafe extern "C" fn llama_sampler_sample(
 ) -> llama_token {
     ffi_guard!("llama_sampler_sample", LLAMA_TOKEN_NULL, {
         require_non_null!("llama_sampler_sample", LLAMA_TOKEN_NULL, smpl, ctx);
+        use crate::ffi::context_more as cm;
+        // a token sampled inside decode (llama_set_sampler) is the answer
+        // SAFETY: the context API checks its own arguments.
+        let sampled = unsafe { cm::llama_get_sampled_token_ith(ctx, idx) };
+        if sampled != LLAMA_TOKEN_NULL {
+            // SAFETY: a live handle.
+            unsafe { super::llama_sampler_accept(smpl, sampled) };
+            return sampled;
+        }
+        // else start from what decode's chain left, if anything (the chain skips the samplers
+        // that already ran there)
+        // SAFETY: as above; the pointers hold their counts' entries (ids: at least as many).
+        let from_decode = unsafe {
+            let probs = cm::llama_get_sampled_probs_ith(ctx, idx);
+            let logits = cm::llama_get_sampled_logits_ith(ctx, idx);
+            let ids = cm::llama_get_sampled_candidates_ith(ctx, idx);
+            if !probs.is_null() && !logits.is_null() && !ids.is_null() {
+                let n = cm::llama_get_sampled_probs_count_ith(ctx, idx) as usize;
+                Some((ids, logits, Some(probs), n))
+            } else if !logits.is_null() && !ids.is_null() {
+                let n = cm::llama_get_sampled_logits_count_ith(ctx, idx) as usize;
+                Some((ids, logits, None, n))
+            } else {
+                None
+            }
+        };
+        if let Some((ids, logits, probs, n)) = from_decode {
+            // SAFETY: see above.
+            let (Some(ids), Some(logits)) = (unsafe { slice(ids.cast_const(), n) }, unsafe {
+                slice(logits.cast_const(), n)
+            }) else {
+                return LLAMA_TOKEN_NULL;
+            };
+            // SAFETY: see above.
+            let probs = probs.and_then(|p| unsafe { slice(p.cast_const(), n) });
+            let cur: Vec<llama_token_data> = (0..n)
+                .map(|i| llama_token_data {
+                    id: ids[i],
+                    logit: logits[i],
+                    p: probs.map_or(0.0, |p| p[i]),
+                })
+                .collect();
+            // SAFETY: a live handle.
+            return unsafe { apply_and_accept(smpl, cur) };
+        }
         // SAFETY: the context API checks its own arguments.
         let logits = unsafe { crate::ffi::context::llama_get_logits_ith(ctx, idx) };
         if logits.is_null() {
@@ -361,7 +408,7 @@ pub unsafe extern "C" fn llama_sampler_sample(
         let Some(row) = (unsafe { slice(logits.cast_const(), n_vocab) }) else {
             return LLAMA_TOKEN_NULL;
         };
-        let mut cur: Vec<llama_token_data> = row
+        let cur: Vec<llama_token_data> = row
             .iter()
             .enumerate()
             .map(|(i, &logit)| llama_token_data {
@@ -370,6 +417,38 @@ pub unsafe extern "C" fn llama_sampler_sample(
                 p: 0.0,
             })
             .collect();
+        // an output decode did not sample (its sequence has no chain): a chain attached to some
+        // sequence runs whole here (upstream would skip the samplers it runs in decode)
+        // SAFETY: a live handle.
+        let prefix = unsafe { chain_of(smpl) }.and_then(|c| c.backend_prefix());
+        if prefix.is_some() {
+            // SAFETY: as above.
+            if let Some(c) = unsafe { chain_of(smpl) } {
+                c.set_backend_prefix(None);
+            }
+        }
+        // SAFETY: a live handle.
+        let token = unsafe { apply_and_accept(smpl, cur) };
+        if prefix.is_some() {
+            // SAFETY: as above.
+            if let Some(c) = unsafe { chain_of(smpl) } {
+                c.set_backend_prefix(prefix);
+            }
+        }
+        token
+    })
+}
+
+/// Applies `smpl` to `cur`, accepts the selected token and returns it (`LLAMA_TOKEN_NULL` when
+/// nothing was selected).
+///
+/// # Safety
+/// `smpl` must be a live handle.
+unsafe fn apply_and_accept(
+    smpl: *mut llama_sampler,
+    mut cur: Vec<llama_token_data>,
+) -> llama_token {
+    {
         let mut arr = llama_token_data_array {
             data: cur.as_mut_ptr(),
             size: cur.len(),
@@ -394,7 +473,7 @@ pub unsafe extern "C" fn llama_sampler_sample(
         // SAFETY: a live handle.
         unsafe { super::llama_sampler_accept(smpl, token) };
         token
-    })
+    }
 }
 
 /// `llama_perf_sampler`: the chain's sampling time and count (zeros and a log line if `chain`
