@@ -59,10 +59,14 @@ unsafe fn rows_vnni<B: Block32, const NY: usize>(
     let lo_idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     let hi_idx = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     let off = offset::<B>() as f32;
+    // Two accumulators per row (blocks 0-1 and 2-3 of each group): halves the FMA latency
+    // chain, which otherwise bounds one core at about 8 cycles per 4 blocks.
     let mut acc = [_mm512_setzero_ps(); NY];
+    let mut acc2 = [_mm512_setzero_ps(); NY];
     let mut side = [_mm_setzero_ps(); NY];
     for g in 0..ng {
         let wb = w.add(4 * g * B::BYTES);
+        _mm_prefetch::<_MM_HINT_T0>(wb.add(8 * B::BYTES) as *const i8);
         let x01 = two::<B>(wb);
         let x23 = two::<B>(wb.add(2 * B::BYTES));
         let dw = _mm_setr_ps(
@@ -104,10 +108,10 @@ unsafe fn rows_vnni<B: Block32, const NY: usize>(
                 _mm512_permutexvar_ps(lo_idx, d4),
                 acc[j],
             );
-            acc[j] = _mm512_fmadd_ps(
+            acc2[j] = _mm512_fmadd_ps(
                 _mm512_cvtepi32_ps(p23),
                 _mm512_permutexvar_ps(hi_idx, d4),
-                acc[j],
+                acc2[j],
             );
             side[j] = _mm_fmadd_ps(sw, _mm_mul_ps(dy, sums), side[j]);
         }
@@ -134,7 +138,9 @@ unsafe fn rows_vnni<B: Block32, const NY: usize>(
         }
     }
     for j in 0..NY {
-        *out.add(j) = _mm512_reduce_add_ps(acc[j]) + hsum_ps128(side[j]) + tail[j];
+        *out.add(j) = _mm512_reduce_add_ps(_mm512_add_ps(acc[j], acc2[j]))
+            + hsum_ps128(side[j])
+            + tail[j];
     }
 }
 
