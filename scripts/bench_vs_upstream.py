@@ -35,8 +35,12 @@ print("RESULT " + json.dumps(r))
 
 
 def run(lib, model, a):
+    # numpy (imported by llama_ctypes) starts one OpenBLAS thread per core, which spin after
+    # BLAS calls and take cores from the library's own threads on a small machine: one
+    # BLAS thread for the client, the same for both libraries (override by setting it).
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
     out = subprocess.run([sys.executable, "-c", CHILD, TOOLS, lib, model, str(a.p), str(a.g),
-                          str(a.r), str(a.t)], capture_output=True, text=True)
+                          str(a.r), str(a.t)], capture_output=True, text=True, env=env)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
