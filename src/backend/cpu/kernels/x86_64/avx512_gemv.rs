@@ -138,9 +138,8 @@ unsafe fn rows_vnni<B: Block32, const NY: usize>(
         }
     }
     for j in 0..NY {
-        *out.add(j) = _mm512_reduce_add_ps(_mm512_add_ps(acc[j], acc2[j]))
-            + hsum_ps128(side[j])
-            + tail[j];
+        *out.add(j) =
+            _mm512_reduce_add_ps(_mm512_add_ps(acc[j], acc2[j])) + hsum_ps128(side[j]) + tail[j];
     }
 }
 
