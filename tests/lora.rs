@@ -28,6 +28,7 @@ use llama::ffi::context::{
     llama_decode, llama_free, llama_get_logits_ith, llama_get_memory, llama_init_from_model,
     llama_memory_clear, llama_set_adapters_lora, LlamaContext,
 };
+use llama::ffi::lora::*;
 use llama::ffi::model::*;
 use llama::ffi::params::{llama_context_default_params, llama_model_default_params};
 use llama::ffi::types::*;

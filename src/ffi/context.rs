@@ -392,7 +392,7 @@ pub unsafe extern "C" fn llama_set_adapters_lora(
         let mut set = Vec::with_capacity(n_adapters);
         for (i, (&p, &s)) in ads.iter().zip(sc).enumerate() {
             // SAFETY: a registered handle is live for this call (contract).
-            match unsafe { super::model::lora_ref(p) } {
+            match unsafe { super::lora::lora_ref(p) } {
                 Some(a) => set.push((a.adapter.clone(), s)),
                 None => {
                     log_error!("{name}: adapters[{i}] is not a live LoRA adapter");

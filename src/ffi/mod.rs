@@ -56,6 +56,7 @@ pub mod devices;
 pub mod ferrollama;
 pub mod ferrollama_types;
 pub mod ggml;
+pub mod lora;
 pub mod misc;
 pub mod model;
 pub mod params;
