@@ -165,7 +165,9 @@ fn check_model(name: &str) {
     );
 
     // through a file, with its tokens
-    let dir = std::env::temp_dir().join(format!("ferrollama-seqstate-{}", std::process::id()));
+    // one folder per model: the tests of this file run in parallel and each removes its own
+    let dir =
+        std::env::temp_dir().join(format!("ferrollama-seqstate-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = CString::new(dir.join(format!("{name}.seq")).to_str().unwrap()).unwrap();
     let c3 = context(&m);
