@@ -9,7 +9,13 @@
 //! - [`log`]: `llama_log_set` / `llama_log_get` and the `log_error!`/`log_warn!`/`log_info!` macros.
 //! - [`params`]: the `*_default_params` functions (upstream's values).
 //! - [`misc`]: version, backend init, capabilities, time, enum names, split paths, system info.
-//! - [`model`], [`context`], [`batch`]: model, context and batch functions (model helper).
+//! - [`model`], [`context`], [`batch`]: model, context and batch functions (model helper);
+//!   [`context_more`]: perf counters, abort callback, thread pools, backend-sampling getters;
+//!   [`state`]: per-sequence state and the size-less `llama_set_state_data`;
+//!   [`lora`]: LoRA adapters.
+//! - [`devices`], [`placement`]: ggml devices (the CPU and simulated GPUs) and how
+//!   `llama_model_params` places weights on them; [`ferrollama`], [`ferrollama_types`]: our own
+//!   `include/ferrollama.h` (auto-fit, memory breakdown).
 //! - [`sampler`], [`chat`]: samplers and chat templates (sampling helper).
 //! - [`vocab`]: vocabulary and tokenization.
 //! - [`ggml`]: the ggml-side functions (time, log, type names, one CPU device).
