@@ -46,7 +46,7 @@ fn run(
 /// Element sizes to try per type: ragged x4 groups for the 32-blocks, odd lengths for floats.
 fn ks(ty: GgmlType) -> Vec<usize> {
     match ty.block_size() {
-        1 => vec![1, 7, 67, 261],
+        1 => vec![1, 7, 67, 256, 261],
         32 => vec![32, 96, 224, 256, 416],
         _ => vec![256, 768],
     }

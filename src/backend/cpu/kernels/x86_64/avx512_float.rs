@@ -81,6 +81,54 @@ impl Widen for Bf16 {
 #[repr(C, align(64))]
 struct WTile([[f32; 32]; KF]);
 
+/// Transposes a 16 × 16 block held in 16 vectors (`r[i]` = row i) in registers: afterwards
+/// `r[c]` holds column c. Three stages: 2 × 2 element interleaves inside 128-bit lanes, then
+/// 4 × 4 within lanes, then two 128-bit lane exchanges.
+#[inline(always)]
+unsafe fn transpose16(r: &mut [__m512; 16]) {
+    let mut t = [_mm512_setzero_ps(); 16];
+    for i in 0..8 {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // lane-local 4 × 4: rows 4q..4q+3 at lane offsets 0..3
+    for q in 0..4 {
+        let (a, b, c, d) = (t[4 * q], t[4 * q + 1], t[4 * q + 2], t[4 * q + 3]);
+        r[4 * q] = _mm512_shuffle_ps::<0x44>(a, c);
+        r[4 * q + 1] = _mm512_shuffle_ps::<0xEE>(a, c);
+        r[4 * q + 2] = _mm512_shuffle_ps::<0x44>(b, d);
+        r[4 * q + 3] = _mm512_shuffle_ps::<0xEE>(b, d);
+    }
+    for o in 0..4 {
+        t[o] = _mm512_shuffle_f32x4::<0x88>(r[o], r[4 + o]);
+        t[4 + o] = _mm512_shuffle_f32x4::<0xDD>(r[o], r[4 + o]);
+        t[8 + o] = _mm512_shuffle_f32x4::<0x88>(r[8 + o], r[12 + o]);
+        t[12 + o] = _mm512_shuffle_f32x4::<0xDD>(r[8 + o], r[12 + o]);
+    }
+    for o in 0..8 {
+        r[o] = _mm512_shuffle_f32x4::<0x88>(t[o], t[8 + o]);
+        r[8 + o] = _mm512_shuffle_f32x4::<0xDD>(t[o], t[8 + o]);
+    }
+}
+
+/// Fills a whole tile (32 rows from `w`, `ws` bytes apart, elements `k0..k0 + kn` with
+/// `kn % 16 == 0`) by widening 16 × 16 blocks and transposing them in registers.
+#[inline(always)]
+unsafe fn fill_tile_fast<T: Widen>(wt: &mut WTile, w: *const u8, ws: usize, k0: usize, kn: usize) {
+    let mut r = [_mm512_setzero_ps(); 16];
+    for half in 0..2 {
+        for kb in (0..kn).step_by(16) {
+            for (i, v) in r.iter_mut().enumerate() {
+                *v = T::load16(w.add((16 * half + i) * ws), k0 + kb);
+            }
+            transpose16(&mut r);
+            for (c, v) in r.iter().enumerate() {
+                _mm512_store_ps(wt.0[kb + c].as_mut_ptr().add(16 * half), *v);
+            }
+        }
+    }
+}
+
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn act_rows<const N: usize>(
@@ -150,6 +198,10 @@ pub(super) unsafe fn gemm_tiled<T: Widen>(
             let kn = (k - k0).min(KF);
             for (t, wt) in wts[..nt].iter_mut().enumerate() {
                 let nr = (np - 32 * t).min(32);
+                if nr == 32 && kn % 16 == 0 {
+                    fill_tile_fast::<T>(wt, w.add((p0 + 32 * t) * ws), ws, k0, kn);
+                    continue;
+                }
                 for r in 0..32 {
                     if r < nr {
                         T::widen(w.add((p0 + 32 * t + r) * ws), k0, &mut buf[..kn]);
