@@ -198,7 +198,7 @@ pub(super) unsafe fn gemm_tiled<T: Widen>(
             let kn = (k - k0).min(KF);
             for (t, wt) in wts[..nt].iter_mut().enumerate() {
                 let nr = (np - 32 * t).min(32);
-                if nr == 32 && kn % 16 == 0 {
+                if nr == 32 && kn.is_multiple_of(16) {
                     fill_tile_fast::<T>(wt, w.add((p0 + 32 * t) * ws), ws, k0, kn);
                     continue;
                 }
