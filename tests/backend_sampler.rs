@@ -7,7 +7,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ffi::CString;
-use std::path::PathBuf;
 
 use llama::ffi::batch::llama_batch_get_one;
 use llama::ffi::context::{
@@ -25,6 +24,8 @@ use llama::ffi::sampler::more::{
 use llama::ffi::sampler::*;
 use llama::ffi::types::*;
 use llama::ffi::vocab::llama_vocab_n_tokens;
+
+mod common;
 
 /// Counts the allocations of the current thread (the one calling llama_decode, where the
 /// chains run), so that tests running in parallel do not disturb each other.
@@ -60,15 +61,7 @@ fn allocs() -> usize {
 }
 
 fn model_path() -> Option<CString> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/llama3-F32.gguf");
-    if !p.is_file() {
-        if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!("FERROLLAMA_REQUIRE_SHARED=1 but {} is missing", p.display());
-        }
-        eprintln!("skipping: {} not found", p.display());
-        return None;
-    }
-    CString::new(p.to_str()?).ok()
+    common::shared_model_c("llama3-F32.gguf")
 }
 
 unsafe fn load() -> *mut llama_model {

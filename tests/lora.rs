@@ -36,16 +36,10 @@ use llama::gguf::{Array, GgufFile, GgufWriter, TensorInfo, Value};
 use llama::model::{LoraAdapter, Model, ModelParams};
 use llama::quant::GgmlType;
 
+mod common;
+
 fn models_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models");
-    if d.is_dir() {
-        return Some(d);
-    }
-    if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
-        panic!("FERROLLAMA_REQUIRE_SHARED=1 but {} is missing", d.display());
-    }
-    eprintln!("skipping: {} not found", d.display());
-    None
+    Some(common::shared_dir()?.join("data/models"))
 }
 
 fn tmp_dir(tag: &str) -> PathBuf {
@@ -114,6 +108,24 @@ struct AdapterSpec<'a> {
     scale: f32,
     pick: &'a dyn Fn(&TensorInfo) -> bool,
     seed: u64,
+}
+
+/// A rank-4 F32 adapter on the `attn_q` projections of the model at `path`, written to
+/// `tmp/file`; returns the adapter's path.
+fn small_attn_q_adapter(path: &Path, tmp: &Path, seed: u64, file: &str) -> PathBuf {
+    let base_g = GgufFile::open(path).expect("open");
+    let pick = |t: &TensorInfo| is_proj(t, &["attn_q"]);
+    let spec = AdapterSpec {
+        rank: 4,
+        alpha: 0.0,
+        ty: GgmlType::F32,
+        scale: 1.0,
+        pick: &pick,
+        seed,
+    };
+    let out = tmp.join(file);
+    write_adapter(&base_g, &spec, &out);
+    out
 }
 
 /// Size of the merged delta `s·B·A` relative to the RMS of the weight it is added to.
@@ -751,18 +763,7 @@ fn bad_adapter_files_give_null_and_a_log_line() {
     let Some(dir) = models_dir() else { return };
     let tmp = tmp_dir("bad");
     let path = dir.join("llama-spm-F32.gguf");
-    let base_g = GgufFile::open(&path).expect("open");
-    let pick = |t: &TensorInfo| is_proj(t, &["attn_q"]);
-    let spec = AdapterSpec {
-        rank: 4,
-        alpha: 0.0,
-        ty: GgmlType::F32,
-        scale: 1.0,
-        pick: &pick,
-        seed: 3,
-    };
-    let good = tmp.join("good.gguf");
-    write_adapter(&base_g, &spec, &good);
+    let good = small_attn_q_adapter(&path, &tmp, 3, "good.gguf");
     let g = GgufFile::open(&good).expect("good");
     // a variant of the good adapter: metadata and tensors edited by `edit`
     let variant = |name: &str, edit: Edit<'_>| {
@@ -924,18 +925,7 @@ fn adapters_on_a_model_with_simulated_gpus_are_refused() {
     let Some(dir) = models_dir() else { return };
     let tmp = tmp_dir("sim");
     let path = dir.join("llama-spm-F32.gguf");
-    let base_g = GgufFile::open(&path).expect("open");
-    let pick = |t: &TensorInfo| is_proj(t, &["attn_q"]);
-    let spec = AdapterSpec {
-        rank: 4,
-        alpha: 0.0,
-        ty: GgmlType::F32,
-        scale: 1.0,
-        pick: &pick,
-        seed: 5,
-    };
-    let ad_path = tmp.join("lora.gguf");
-    write_adapter(&base_g, &spec, &ad_path);
+    let ad_path = small_attn_q_adapter(&path, &tmp, 5, "lora.gguf");
     let mut mp = ModelParams {
         gpus: vec![SimDevice::new("SIM0".to_string(), 1 << 30, true)],
         ..Default::default()

@@ -13,18 +13,7 @@ use llama::ffi::model::{
 use llama::ffi::params::{llama_context_default_params, llama_model_default_params};
 use llama::ffi::types::*;
 
-fn model_file() -> Option<PathBuf> {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/llama-spm-F32.gguf");
-    if !p.is_file() {
-        if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!("FERROLLAMA_REQUIRE_SHARED=1 but {} is missing", p.display());
-        }
-        eprintln!("skipping: {} not found", p.display());
-        return None;
-    }
-    Some(p)
-}
+mod common;
 
 /// Logits of one 4-token prompt (all outputs of the last token).
 ///
@@ -71,7 +60,9 @@ fn embedded(gguf: &[u8], pad: usize, tag: &str) -> (*mut libc::FILE, PathBuf) {
 
 #[test]
 fn loads_an_embedded_gguf_like_the_file() {
-    let Some(p) = model_file() else { return };
+    let Some(p) = common::shared_model("llama-spm-F32.gguf") else {
+        return;
+    };
     let gguf = std::fs::read(&p).unwrap();
     let mut mp = llama_model_default_params();
     mp.n_gpu_layers = 0;

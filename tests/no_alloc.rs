@@ -6,12 +6,13 @@
 //! This file is its own process: the device registry reads the environment once.
 
 use std::ffi::CString;
-use std::path::PathBuf;
 
 use llama::ffi::devices::{ggml_backend_dev_count, ggml_backend_dev_get, ggml_backend_dev_memory};
 use llama::ffi::ferrollama::ferrollama_memory_breakdown;
 use llama::ffi::ferrollama_types::*;
 use llama::ffi::{batch, context, model, params};
+
+mod common;
 
 fn used(i: usize) -> u64 {
     let (mut free, mut total) = (0usize, 0usize);
@@ -74,19 +75,10 @@ fn no_alloc_plans_without_allocating() {
     // SAFETY: set before any thread of this process reads the environment (the registry is
     // read lazily by the first device call below).
     unsafe { std::env::set_var("FERROLLAMA_SIM_DEVICES", "256MiB,256MiB") };
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/llama3-F32.gguf");
-    if !p.is_file() {
-        assert_ne!(
-            std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref(),
-            Ok("1"),
-            "{} is missing",
-            p.display()
-        );
-        eprintln!("skipping: {} not found", p.display());
+    let Some(path) = common::shared_model_c("llama3-F32.gguf") else {
         return;
-    }
+    };
     assert_eq!(ggml_backend_dev_count(), 3, "2 simulated GPUs and the CPU");
-    let path = CString::new(p.to_str().expect("utf-8")).expect("path");
 
     let (planned, usage, rc) = load_plan_decode(&path, true);
     assert_eq!(usage, vec![0, 0], "no_alloc takes nothing from the devices");

@@ -7,7 +7,6 @@
 //! every other cell (its softmax weight is exactly 0), so the logits are compared bit for bit.
 
 use std::ffi::CString;
-use std::path::PathBuf;
 
 use llama::ffi::batch::{llama_batch_free, llama_batch_init};
 use llama::ffi::context::{
@@ -20,19 +19,7 @@ use llama::ffi::state::*;
 use llama::ffi::types::*;
 use llama::ffi::vocab::llama_vocab_n_tokens;
 
-fn model_path(name: &str) -> Option<CString> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/models")
-        .join(name);
-    if !p.is_file() {
-        if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!("FERROLLAMA_REQUIRE_SHARED=1 but {} is missing", p.display());
-        }
-        eprintln!("skipping: {} not found", p.display());
-        return None;
-    }
-    CString::new(p.to_str()?).ok()
-}
+mod common;
 
 struct Model(*mut llama_model);
 impl Drop for Model {
@@ -50,7 +37,7 @@ impl Drop for Ctx {
 }
 
 fn load(name: &str) -> Option<Model> {
-    let path = model_path(name)?;
+    let path = common::shared_model_c(name)?;
     let mut mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
     // SAFETY: a valid path.

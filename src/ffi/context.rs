@@ -381,11 +381,11 @@ pub unsafe extern "C" fn llama_set_adapters_lora(
             log_error!("{name}: adapters or scales is NULL with n_adapters = {n_adapters}");
             return -1;
         }
-        // SAFETY: `n_adapters` handles and scales (llama.h contract).
-        let (Some(ads), Some(sc)) = (
-            unsafe { slice(adapters as *const *mut llama_adapter_lora, n_adapters) },
-            unsafe { slice(scales as *const f32, n_adapters) },
-        ) else {
+        // SAFETY: `adapters` holds `n_adapters` handles (llama.h contract; NULL refused above).
+        let ads = unsafe { slice(adapters as *const *mut llama_adapter_lora, n_adapters) };
+        // SAFETY: `scales` holds `n_adapters` floats (llama.h contract; NULL refused above).
+        let sc = unsafe { slice(scales as *const f32, n_adapters) };
+        let (Some(ads), Some(sc)) = (ads, sc) else {
             log_error!("{name}: n_adapters {n_adapters} is not a valid length");
             return -1;
         };

@@ -35,3 +35,21 @@ pub fn shared_models() -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// `../shared/data/models/<name>` when present (see [`shared_dir`] for the CI rule).
+pub fn shared_model(name: &str) -> Option<PathBuf> {
+    let p = shared_dir()?.join("data/models").join(name);
+    if p.is_file() {
+        return Some(p);
+    }
+    if std::env::var("FERROLLAMA_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!("FERROLLAMA_REQUIRE_SHARED=1 but {} is missing", p.display());
+    }
+    eprintln!("notice: {} not found; skipping", p.display());
+    None
+}
+
+/// [`shared_model`] as a C string, for the C API.
+pub fn shared_model_c(name: &str) -> Option<std::ffi::CString> {
+    std::ffi::CString::new(shared_model(name)?.to_str()?).ok()
+}
