@@ -156,6 +156,23 @@ impl<'a> MatMul<'a> {
                 return;
             }
         }
+        if let Some(gemv) = self.kernels.gemv {
+            if acts.len() == 1 {
+                // SAFETY: as for `tiled` above: rows and the activation row are inside their
+                // slices, and dst row `acts.start` is the caller's for `rows`.
+                unsafe {
+                    gemv(
+                        self.k,
+                        self.w.as_ptr(),
+                        self.w_row_stride,
+                        rows,
+                        self.act.as_ptr().add(acts.start * self.act_row_stride),
+                        dst.add(acts.start * ds),
+                    )
+                };
+                return;
+            }
+        }
         let store = |j: usize, i: usize, v: f32| {
             // SAFETY: (j, i) is inside the tile; see the function's contract.
             unsafe { *dst.add(j * ds + i) = v }

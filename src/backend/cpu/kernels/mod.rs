@@ -84,6 +84,17 @@ pub type TiledFn = unsafe fn(
     usize,
 );
 
+/// A GEMV over a range of weight rows: `gemv(k, w, w_stride, rows, act, dst)` writes
+/// `dst[i]` = dot(weight row i, the activation row at `act`) for `i` in `rows`. Used for a
+/// single activation row (token generation): it calls the one-row kernel directly, row
+/// after row, without the per-call slice checks of [`RowsFn`] (the driver checked the whole
+/// range once).
+///
+/// # Safety
+/// As [`TiledFn`]: weight rows `rows` and one activation row readable in full, `dst[rows]`
+/// writable and not accessed concurrently, and the CPU has the table's instruction set.
+pub type GemvFn = unsafe fn(usize, *const u8, usize, std::ops::Range<usize>, *const u8, *mut f32);
+
 /// The kernels of one weight type in one instruction set.
 #[derive(Clone, Copy)]
 pub struct TypeKernels {
@@ -98,6 +109,8 @@ pub struct TypeKernels {
     pub tiled: Option<TiledFn>,
     /// See `tiled`.
     pub tiled_min_acts: usize,
+    /// A GEMV used instead of `rows` for a single activation row.
+    pub gemv: Option<GemvFn>,
 }
 
 /// Instruction set of a kernel table.
@@ -259,6 +272,7 @@ macro_rules! scalar_rows {
             max_ny: 1,
             tiled: None,
             tiled_min_acts: usize::MAX,
+            gemv: None,
         }
     }};
 }

@@ -11,7 +11,7 @@
 use std::arch::x86_64::*;
 
 use super::legacy::{Block32, Iq4Nl, Mxfp4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
-use super::{f16_load, hsum_epi32, hsum_ps128, rows_wrapper};
+use super::{f16_load, hsum_epi32, hsum_ps128, prefetch_ahead, rows_wrapper};
 use crate::backend::cpu::kernels::quantize::{Q8_BLOCK, Q8_X4};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
@@ -66,7 +66,7 @@ unsafe fn rows_vnni<B: Block32, const NY: usize>(
     let mut side = [_mm_setzero_ps(); NY];
     for g in 0..ng {
         let wb = w.add(4 * g * B::BYTES);
-        _mm_prefetch::<_MM_HINT_T0>(wb.add(8 * B::BYTES) as *const i8);
+        prefetch_ahead(wb, 4 * B::BYTES);
         let x01 = two::<B>(wb);
         let x23 = two::<B>(wb.add(2 * B::BYTES));
         let dw = _mm_setr_ps(

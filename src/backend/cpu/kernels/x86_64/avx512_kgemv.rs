@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{f16_load, rows_wrapper};
+use super::{f16_load, prefetch_ahead, rows_wrapper};
 use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k_words, Q8K};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
@@ -38,6 +38,7 @@ unsafe fn rows_q45<const FIVE: bool, const NY: usize>(
     let mut acc = [_mm512_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * bs);
+        prefetch_ahead(b, bs);
         let (d, dmin) = (f16_load(b), f16_load(b.add(2)));
         let sm = scale_min_k4_words(std::slice::from_raw_parts(b.add(4), 12));
         let smv = _mm_loadu_si128(sm.as_ptr() as *const __m128i);
@@ -101,6 +102,7 @@ unsafe fn rows_q6<const NY: usize>(k: usize, w: *const u8, y: *const u8, ys: usi
     let mut acc = [_mm512_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * 210);
+        prefetch_ahead(b, 210);
         let d = f16_load(b.add(208));
         let sc8 = _mm_loadu_si128(b.add(192) as *const __m128i);
         let sc32 = _mm512_cvtepi8_epi32(sc8);
@@ -179,6 +181,7 @@ unsafe fn rows_q23<const THREE: bool, const NY: usize>(
     let mut acc = [_mm512_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * bs);
+        prefetch_ahead(b, bs);
         // 16 group scales (i32) and the i16 multipliers of the bsums term.
         let (d, fb, sc32, extra) = if THREE {
             let sc = scales_q3k_words(std::slice::from_raw_parts(b.add(96), 12));

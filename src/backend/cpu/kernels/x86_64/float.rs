@@ -3,7 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{hsum_ps, rows_wrapper};
+use super::{hsum_ps, prefetch_ahead, rows_wrapper};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
 
@@ -62,13 +62,13 @@ unsafe fn rows_float<T: Widen, const NY: usize>(
     ys: usize,
     out: *mut f32,
 ) {
-    let _ = T::BYTES;
     // Four accumulation chains per row (element chunk c goes to chain c % 4), the same for
     // every NY, so a dot product does not depend on how the rows were tiled.
     let mut acc4 = [[_mm256_setzero_ps(); 4]; NY];
     let k8 = k / 8 * 8;
     let mut i = 0;
     while i + 32 <= k8 {
+        prefetch_ahead(w.add(i * T::BYTES), 32 * T::BYTES);
         for u in 0..4 {
             let x = T::load8(w, i + 8 * u);
             for (j, a) in acc4.iter_mut().enumerate() {

@@ -6,7 +6,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{f16_load, hsum_ps, rows_wrapper};
+use super::{f16_load, hsum_ps, prefetch_ahead, rows_wrapper};
 use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k_words, Q8K};
 use crate::backend::cpu::kernels::generic::legacy::KVALUES_IQ4NL;
 use crate::backend::cpu::kernels::TypeKernels;
@@ -35,6 +35,29 @@ unsafe fn two_scales(a: i16, b: i16) -> __m256i {
     _mm256_set_m128i(_mm_set1_epi16(b), _mm_set1_epi16(a))
 }
 
+/// `pshufb` controls: control `p` repeats byte `2p` eight times, then byte `2p + 1`.
+static PAIR_SHUFFLE: [[u8; 16]; 8] = {
+    let mut c = [[0u8; 16]; 8];
+    let mut p = 0;
+    while p < 8 {
+        let mut i = 0;
+        while i < 16 {
+            c[p][i] = (2 * p + i / 8) as u8;
+            i += 1;
+        }
+        p += 1;
+    }
+    c
+};
+
+/// As [`two_scales`] for the i8 scales `2p` and `2p + 1` of the 16 in `sc`: one shuffle and
+/// one widening instead of two broadcasts from scalars.
+#[inline(always)]
+unsafe fn scale_pair(sc: __m128i, p: usize) -> __m256i {
+    let ctl = _mm_loadu_si128(PAIR_SHUFFLE[p].as_ptr() as *const __m128i);
+    _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, ctl))
+}
+
 /// `sumi += madd(maddubs(q, y[0..32]), scale)`.
 #[inline(always)]
 unsafe fn acc_chunk(sumi: __m256i, q: __m256i, y: *const u8, scale: __m256i) -> __m256i {
@@ -58,6 +81,7 @@ unsafe fn rows_q45_k<const FIVE: bool, const NY: usize>(
     let mut acc = [_mm256_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * bs);
+        prefetch_ahead(b, bs);
         let (d, dmin) = (f16_load(b), f16_load(b.add(2)));
         let sm = scale_min_k4_words(std::slice::from_raw_parts(b.add(4), 12));
         let (sc, mn) = (&sm[..8], &sm[8..]);
@@ -116,14 +140,13 @@ unsafe fn rows_q6_k<const NY: usize>(
     out: *mut f32,
 ) {
     let m4 = _mm256_set1_epi8(0x0F);
-    let m3 = _mm256_set1_epi8(0x03);
     let mut acc = [_mm256_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * 210);
+        prefetch_ahead(b, 210);
         let d = f16_load(b.add(208));
-        let sc8 = std::slice::from_raw_parts(b.add(192) as *const i8, 16);
-        let sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(b.add(192) as *const __m128i));
-        let corr = _mm256_mullo_epi16(sc16, _mm256_set1_epi16(-32));
+        let sc = _mm_loadu_si128(b.add(192) as *const __m128i);
+        let corr = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(sc), _mm256_set1_epi16(-32));
         let mut sumi = [_mm256_setzero_si256(); NY];
         for (j, s) in sumi.iter_mut().enumerate() {
             *s = _mm256_madd_epi16(bsums(y.add(j * ys), ib), corr);
@@ -132,28 +155,19 @@ unsafe fn rows_q6_k<const NY: usize>(
             let ql = b.add(64 * half);
             let qh = load(b.add(128 + 32 * half));
             let (l0, l1) = (load(ql), load(ql.add(32)));
-            let hb = |s: i32| -> __m256i {
-                let h = match s {
-                    0 => qh,
-                    2 => _mm256_srli_epi16(qh, 2),
-                    4 => _mm256_srli_epi16(qh, 4),
-                    _ => _mm256_srli_epi16(qh, 6),
-                };
-                _mm256_slli_epi16(_mm256_and_si256(h, m3), 4)
-            };
+            // The 2 high bits of each 32-value chunk, moved to bits 4..6 with one mask and
+            // at most one shift each.
+            let hi = |mask: i8| _mm256_and_si256(qh, _mm256_set1_epi8(mask));
             let q = [
-                _mm256_or_si256(_mm256_and_si256(l0, m4), hb(0)),
-                _mm256_or_si256(_mm256_and_si256(l1, m4), hb(2)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), hb(4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), hb(6)),
+                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(hi(0x03), 4)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(hi(0x0C), 2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), hi(0x30)),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                    _mm256_srli_epi16(hi(0xC0u8 as i8), 2),
+                ),
             ];
-            let g = 8 * half;
-            let sv = [
-                two_scales(sc8[g] as i16, sc8[g + 1] as i16),
-                two_scales(sc8[g + 2] as i16, sc8[g + 3] as i16),
-                two_scales(sc8[g + 4] as i16, sc8[g + 5] as i16),
-                two_scales(sc8[g + 6] as i16, sc8[g + 7] as i16),
-            ];
+            let sv: [__m256i; 4] = std::array::from_fn(|t| scale_pair(sc, 4 * half + t));
             for (j, s) in sumi.iter_mut().enumerate() {
                 let yq = y.add(j * ys + ib * Q8K + 4 + 128 * half);
                 for t in 0..4 {
@@ -186,6 +200,7 @@ unsafe fn rows_q23_k<const THREE: bool, const NY: usize>(
     let mut acc = [_mm256_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * bs);
+        prefetch_ahead(b, bs);
         let mut sc = [0i16; 16];
         let (d, dmin, qs, extra) = if THREE {
             let s = scales_q3k_words(std::slice::from_raw_parts(b.add(96), 12));
@@ -276,6 +291,7 @@ unsafe fn rows_iq4_xs<const NY: usize>(
     let mut acc = [_mm256_setzero_ps(); NY];
     for ibl in 0..k / 256 {
         let b = w.add(ibl * 136);
+        prefetch_ahead(b, 136);
         let d = f16_load(b);
         let h = (b.add(2) as *const u16).read_unaligned();
         let mut sumi = [_mm256_setzero_si256(); NY];
@@ -320,6 +336,7 @@ unsafe fn rows_tq2_0<const NY: usize>(
     let mut acc = [_mm256_setzero_ps(); NY];
     for ib in 0..k / 256 {
         let b = w.add(ib * 66);
+        prefetch_ahead(b, 66);
         let d = f16_load(b.add(64));
         let mut sumi = [_mm256_setzero_si256(); NY];
         for (j, s) in sumi.iter_mut().enumerate() {

@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{f16_load, hsum_epi32, hsum_ps, hsum_ps128, reduce4, rows_wrapper};
+use super::{f16_load, hsum_epi32, hsum_ps, hsum_ps128, prefetch_ahead, reduce4, rows_wrapper};
 use crate::backend::cpu::kernels::generic::legacy::{e8m0_half, KVALUES_IQ4NL, KVALUES_MXFP4};
 use crate::backend::cpu::kernels::quantize::{Q8_BLOCK, Q8_X4};
 use crate::backend::cpu::kernels::TypeKernels;
@@ -210,6 +210,7 @@ unsafe fn rows_b32<B: Block32, const NY: usize>(
     let offset = _mm_set1_epi32(B::OFFSET);
     for g in 0..ng {
         let wb = w.add(4 * g * B::BYTES);
+        prefetch_ahead(wb, 4 * B::BYTES);
         let (a0, s0) = prep::<B>(wb);
         let (a1, s1) = prep::<B>(wb.add(B::BYTES));
         let (a2, s2) = prep::<B>(wb.add(2 * B::BYTES));
@@ -292,6 +293,7 @@ unsafe fn rows_q8_0<const NY: usize>(
     let mut acc = [_mm256_setzero_ps(); NY];
     for g in 0..ng {
         let wb = w.add(4 * g * Q8_0::BYTES);
+        prefetch_ahead(wb, 4 * Q8_0::BYTES);
         let p = [
             prep::<Q8_0>(wb),
             prep::<Q8_0>(wb.add(Q8_0::BYTES)),
