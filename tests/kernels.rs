@@ -100,6 +100,28 @@ fn simd_matches_scalar(best: &KernelTable) {
     }
 }
 
+/// The AVX-512 Q6_K row kernel claims the AVX2 kernel's arithmetic exactly (it keeps
+/// upstream's summation order): every output must be the same f32, bit for bit.
+#[test]
+fn q6_k_rows_are_bit_identical_across_simd_tables() {
+    let tables = all_tables();
+    let mut rng = Rng::new(11);
+    let ty = GgmlType::Q6_K;
+    for (k, m, n) in [(256, 13, 1), (768, 7, 3), (2048, 5, 11)] {
+        let (w, ws) = random_weights(ty, m, k, &mut rng);
+        let (a, s) = random_acts(ty, n, k, &mut rng);
+        let outs: Vec<Vec<f32>> = tables
+            .iter()
+            .filter(|t| t.isa != Isa::Scalar)
+            .map(|t| run(t, ty, &w, ws, m, k, &a, s, n))
+            .collect();
+        for o in outs.iter().skip(1) {
+            let same = o.iter().zip(&outs[0]).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "Q6_K k={k} n={n}: SIMD tables differ");
+        }
+    }
+}
+
 #[test]
 fn tiles_compose_to_the_whole_product() {
     let mut rng = Rng::new(11);

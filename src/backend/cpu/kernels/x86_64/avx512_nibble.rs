@@ -290,9 +290,9 @@ unsafe fn gemv_row<B: NibbleBlock>(k: usize, w: *const u8, prep: *const u8, y: *
     let spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     let m4 = _mm512_set1_epi8(0x0F);
     let off = if B::SIGNED { 128.0 } else { B::OFFSET as f32 };
-    let mut acc = [_mm512_setzero_ps(); 2];
     let mut side = _mm_setzero_ps();
-    for g in 0..ng {
+    // One group: its four block sums (four lanes each) times d_x · d_y, added to `acc`.
+    let mut group = |g: usize, acc: __m512| {
         let wb = w.add(g * GROUP);
         prefetch_ahead(wb, GROUP);
         let r0 = _mm512_loadu_si512(wb as *const __m512i);
@@ -310,13 +310,20 @@ unsafe fn gemv_row<B: NibbleBlock>(k: usize, w: *const u8, prep: *const u8, y: *
         let p = _mm512_dpbusd_epi32(p, xh, _mm512_loadu_si512(pg.add(96) as *const __m512i));
         let dy = _mm_loadu_ps(pg as *const f32);
         let d4 = _mm512_castps128_ps512(_mm_mul_ps(dw, dy));
-        // Two accumulators (even and odd groups) halve the FMA latency chain.
-        acc[g & 1] = _mm512_fmadd_ps(
-            _mm512_cvtepi32_ps(p),
-            _mm512_permutexvar_ps(spread, d4),
-            acc[g & 1],
-        );
         side = _mm_fmadd_ps(dw, _mm_loadu_ps(pg.add(16) as *const f32), side);
+        _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(spread, d4), acc)
+    };
+    // Two accumulators (even and odd groups) halve the FMA latency chain; they are named
+    // variables so that they stay in registers.
+    let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let mut g = 0;
+    while g + 2 <= ng {
+        acc0 = group(g, acc0);
+        acc1 = group(g + 1, acc1);
+        g += 2;
+    }
+    if g < ng {
+        acc0 = group(g, acc0);
     }
     let mut tail = 0.0f32;
     for ib in 4 * ng..nb {
@@ -337,7 +344,7 @@ unsafe fn gemv_row<B: NibbleBlock>(k: usize, w: *const u8, prep: *const u8, y: *
         let dot = hsum_epi32(p) - off as i32 * sum;
         tail += B::scale(wb) * f16_load(yb) * dot as f32;
     }
-    _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - off * hsum_ps128(side) + tail
+    _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - off * hsum_ps128(side) + tail
 }
 
 /// [`crate::backend::cpu::kernels::GemvFn`]: prepares the activation row once, then takes

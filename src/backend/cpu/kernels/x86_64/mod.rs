@@ -71,7 +71,9 @@ pub(super) fn avx2_table(avx512: bool) -> Option<KernelTable> {
                     set(GgmlType::Q4_0, avx512_gemv::q4_0());
                     set(GgmlType::IQ4_NL, avx512_gemv::iq4_nl());
                 }
-                set(GgmlType::Q4_K, avx512_kgemv::q4_k());
+                set(GgmlType::Q4_K, avx512_kgemv::q4_k_gemv());
+                // Bit-identical to the AVX2 kernel (see `rows_q6`), so upstream's order holds.
+                set(GgmlType::Q6_K, avx512_kgemv::q6_k());
                 set(GgmlType::Q2_K, avx512_kgemv::q2_k());
             }
         }
