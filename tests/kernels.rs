@@ -116,7 +116,10 @@ fn q6_k_rows_are_bit_identical_across_simd_tables() {
             .map(|t| run(t, ty, &w, ws, m, k, &a, s, n))
             .collect();
         for o in outs.iter().skip(1) {
-            let same = o.iter().zip(&outs[0]).all(|(x, y)| x.to_bits() == y.to_bits());
+            let same = o
+                .iter()
+                .zip(&outs[0])
+                .all(|(x, y)| x.to_bits() == y.to_bits());
             assert!(same, "Q6_K k={k} n={n}: SIMD tables differ");
         }
     }

@@ -10,7 +10,7 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 /// k values per chunk.
-const KF: usize = 128;
+const KF: usize = 256;
 /// 32-row weight tiles that share one widening of the activation rows.
 const PANEL: usize = 2;
 /// Activation rows per micro-tile.
@@ -18,6 +18,8 @@ const NY: usize = 8;
 
 /// How a float type widens `n` elements starting at element `i` of a row to f32.
 pub(super) trait Widen {
+    /// Bytes per element.
+    const BYTES: usize;
     /// 16 elements from element `i`, widened.
     unsafe fn load16(p: *const u8, i: usize) -> __m512;
     unsafe fn widen(p: *const u8, i: usize, out: &mut [f32]);
@@ -25,6 +27,7 @@ pub(super) trait Widen {
 
 pub(super) struct F32;
 impl Widen for F32 {
+    const BYTES: usize = 4;
     #[inline(always)]
     unsafe fn load16(p: *const u8, i: usize) -> __m512 {
         _mm512_loadu_ps(p.add(4 * i) as *const f32)
@@ -37,6 +40,7 @@ impl Widen for F32 {
 
 pub(super) struct F16;
 impl Widen for F16 {
+    const BYTES: usize = 2;
     #[inline(always)]
     unsafe fn load16(p: *const u8, i: usize) -> __m512 {
         _mm512_cvtph_ps(_mm256_loadu_si256(p.add(2 * i) as *const __m256i))
@@ -57,6 +61,7 @@ impl Widen for F16 {
 
 pub(super) struct Bf16;
 impl Widen for Bf16 {
+    const BYTES: usize = 2;
     #[inline(always)]
     unsafe fn load16(p: *const u8, i: usize) -> __m512 {
         let h = _mm256_loadu_si256(p.add(2 * i) as *const __m256i);
@@ -213,8 +218,29 @@ pub(super) unsafe fn gemm_tiled<T: Widen>(
                     }
                 }
             }
+            // While the activation rows pass this chunk, prefetch the weights of the next
+            // chunk (or panel) a few rows per micro-tile: the tile fill reads 32 rows a
+            // stride apart, which the hardware prefetcher does not follow.
+            let next = if k0 + kn < k {
+                Some((p0, k0 + kn, (k - k0 - kn).min(KF), np))
+            } else if p0 + np < rows.end {
+                Some((p0 + np, 0, k.min(KF), (rows.end - p0 - np).min(32 * PANEL)))
+            } else {
+                None
+            };
+            let per_step = next.map_or(0, |(_, _, _, nr)| nr.div_ceil(acts.len().div_ceil(NY)));
+            let mut pf_row = 0;
             let mut j0 = acts.start;
             while j0 < acts.end {
+                if let Some((pn, kn0, knn, nr)) = next {
+                    for r in pf_row..(pf_row + per_step).min(nr) {
+                        let base = w.add((pn + r) * ws + kn0 * T::BYTES);
+                        for off in (0..knn * T::BYTES).step_by(64) {
+                            _mm_prefetch::<_MM_HINT_T0>(base.add(off) as *const i8);
+                        }
+                    }
+                    pf_row += per_step;
+                }
                 let n = if j0 + NY <= acts.end { NY } else { 1 };
                 for (j, row) in yf[..n].iter_mut().enumerate() {
                     T::widen(y.add((j0 + j) * ys), k0, &mut row[..kn]);

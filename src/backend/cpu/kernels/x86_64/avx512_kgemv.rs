@@ -109,7 +109,24 @@ unsafe fn rows_q6<const NY: usize>(k: usize, w: *const u8, y: *const u8, ys: usi
     let sh23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
     // Lane scales: chunk t of a half has scales 2t (lanes 0..4) and 2t + 1 (lanes 4..8).
     let quad = |g: i32| {
-        _mm512_setr_epi32(g, g, g, g, g + 1, g + 1, g + 1, g + 1, g + 2, g + 2, g + 2, g + 2, g + 3, g + 3, g + 3, g + 3)
+        _mm512_setr_epi32(
+            g,
+            g,
+            g,
+            g,
+            g + 1,
+            g + 1,
+            g + 1,
+            g + 1,
+            g + 2,
+            g + 2,
+            g + 2,
+            g + 2,
+            g + 3,
+            g + 3,
+            g + 3,
+            g + 3,
+        )
     };
     let idx = [quad(0), quad(4), quad(8), quad(12)];
     let mut acc = [_mm256_setzero_ps(); NY];
@@ -124,14 +141,11 @@ unsafe fn rows_q6<const NY: usize>(k: usize, w: *const u8, y: *const u8, ys: usi
         for half in 0..2 {
             let l = _mm512_loadu_si512(b.add(64 * half) as *const __m512i);
             let qh = _mm512_broadcast_i64x4(load256(b.add(128 + 32 * half)));
-            let hb = |sh: __m512i| {
-                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh), m3), 4)
-            };
+            let hb =
+                |sh: __m512i| _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh), m3), 4);
             x[2 * half] = _mm512_or_si512(_mm512_and_si512(l, m4), hb(sh01));
-            x[2 * half + 1] = _mm512_or_si512(
-                _mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                hb(sh23),
-            );
+            x[2 * half + 1] =
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), hb(sh23));
         }
         let s: [__m512i; 4] = std::array::from_fn(|t| _mm512_permutexvar_epi32(idx[t], sc32));
         for j in 0..NY {

@@ -311,7 +311,11 @@ unsafe fn gemv_row<B: NibbleBlock>(k: usize, w: *const u8, prep: *const u8, y: *
         let dy = _mm_loadu_ps(pg as *const f32);
         let d4 = _mm512_castps128_ps512(_mm_mul_ps(dw, dy));
         side = _mm_fmadd_ps(dw, _mm_loadu_ps(pg.add(16) as *const f32), side);
-        _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(spread, d4), acc)
+        _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(p),
+            _mm512_permutexvar_ps(spread, d4),
+            acc,
+        )
     };
     // Two accumulators (even and odd groups) halve the FMA latency chain; they are named
     // variables so that they stay in registers.
