@@ -7,7 +7,7 @@ alternating libraries per model so both see the same machine state. Prints a Mar
 with the ratio ours / upstream.
 
     python3 scripts/bench_vs_upstream.py --upstream UPSTREAM_LIB_DIR --ours target/release \
-        /tmp/bench-1b-Q4_0.gguf /tmp/bench-1b-Q8_0.gguf ... [-t 2] [-r 3]
+        /tmp/bench-1b-Q4_0.gguf /tmp/bench-1b-Q8_0.gguf ... [-t 2] [-r 3] [--rounds 5]
 
 Models come from ../shared/tools/make_model.py --preset bench-1b (F16), quantized with
 ../shared/tools/quantize_ref.py.
@@ -57,22 +57,38 @@ def main():
     ap.add_argument("-g", type=int, default=128)
     ap.add_argument("-r", type=int, default=3)
     ap.add_argument("-t", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="processes per library and model, alternating upstream / ours; on a "
+                         "machine whose memory bandwidth drifts between processes, the table "
+                         "gives each library's median over the rounds (and its best)")
     a = ap.parse_args()
     rows = []
     for m in a.models:
-        up = run(a.upstream, m, a)
-        ours = run(a.ours, m, a)
-        rows.append((os.path.basename(m), up, ours))
-    print(f"| model | pp{a.p} upstream | pp{a.p} ours | ratio | tg{a.g} upstream | tg{a.g} ours | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for name, up, ours in rows:
-        def f(r, k):
-            return f"{r[k]:.2f}" if r and k in r else "n/a"
+        ups, ourss = [], []
+        for _ in range(a.rounds):
+            ups.append(run(a.upstream, m, a))
+            ourss.append(run(a.ours, m, a))
+        rows.append((os.path.basename(m), ups, ourss))
 
-        def ratio(k):
-            return f"{ours[k] / up[k]:.2f}" if up and ours and k in up and k in ours else "n/a"
-        print(f"| {name} | {f(up, 'pp_tps')} | {f(ours, 'pp_tps')} | {ratio('pp_tps')} "
-              f"| {f(up, 'tg_tps')} | {f(ours, 'tg_tps')} | {ratio('tg_tps')} |")
+    def stat(rs, k, f):
+        v = sorted(r[k] for r in rs if r and k in r)
+        if not v:
+            return None
+        return v[len(v) // 2] if f == "median" else v[-1]
+
+    for f in (["median", "best"] if a.rounds > 1 else ["median"]):
+        if a.rounds > 1:
+            print(f"\n{f} of {a.rounds} rounds (each round: one process per library, "
+                  f"median of {a.r} repetitions)\n")
+        print(f"| model | pp{a.p} upstream | pp{a.p} ours | ratio | tg{a.g} upstream | tg{a.g} ours | ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for name, ups, ourss in rows:
+            cells = []
+            for k in ("pp_tps", "tg_tps"):
+                u, o = stat(ups, k, f), stat(ourss, k, f)
+                cells += [f"{u:.2f}" if u else "n/a", f"{o:.2f}" if o else "n/a",
+                          f"{o / u:.2f}" if u and o else "n/a"]
+            print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
