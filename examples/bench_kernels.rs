@@ -10,6 +10,10 @@
 //!   `$FERROLLAMA_UPSTREAM_LIB_DIR` or the venv) running one graph of 8 `ggml_mul_mat` nodes
 //!   on plain (not repacked) weights with `ggml_graph_compute_with_ctx`, per node.
 //!
+//! - `BENCH_COPIES=1` keeps one copy of the weights (cache-resident for the smaller shapes):
+//!   the kernels' compute ceiling rather than memory streaming. With 1 thread, ours runs on the
+//!   calling thread, so that figure has no thread hand-off in it.
+//!
 //! Usage: `cargo run --release --example bench_kernels -- [threads] [type ...]`
 //! (default: 2 threads; Q4_0 Q8_0 Q4_K Q6_K F16 BF16 F32 Q5_K Q3_K Q2_K Q4_1 Q5_0 Q5_1
 //! IQ4_NL IQ4_XS TQ2_0 MXFP4).

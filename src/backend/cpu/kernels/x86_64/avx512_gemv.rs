@@ -47,7 +47,7 @@ unsafe fn two<B: Block32>(b: *const u8) -> __m512i {
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-unsafe fn rows_vnni<B: Block32, const NY: usize>(
+pub(super) unsafe fn rows_vnni<B: Block32, const NY: usize>(
     k: usize,
     w: *const u8,
     y: *const u8,
