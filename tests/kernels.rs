@@ -125,6 +125,27 @@ fn q6_k_rows_are_bit_identical_across_simd_tables() {
     }
 }
 
+/// Rows longer than the GEMV kernels prepare on their stack (k > 32768) take their fallback.
+#[test]
+fn gemv_of_long_rows_matches_scalar() {
+    let mut rng = Rng::new(13);
+    for ty in [GgmlType::Q4_0, GgmlType::IQ4_NL, GgmlType::Q4_K] {
+        let k = 256 * 129;
+        let (w, ws) = random_weights(ty, 3, k, &mut rng);
+        let (a, s) = random_acts(ty, 1, k, &mut rng);
+        let fast = run(table(), ty, &w, ws, 3, k, &a, s, 1);
+        let slow = run(scalar_table(), ty, &w, ws, 3, k, &a, s, 1);
+        let scale = slow.iter().fold(1.0f32, |x, v| x.max(v.abs()));
+        for (f, r) in fast.iter().zip(&slow) {
+            assert!(
+                (f - r).abs() <= 2e-5 * scale,
+                "{} k={k}: {f} vs {r}",
+                ty.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn tiles_compose_to_the_whole_product() {
     let mut rng = Rng::new(11);
