@@ -23,6 +23,30 @@ unsafe fn load256(p: *const u8) -> __m256i {
     _mm256_loadu_si256(p as *const __m256i)
 }
 
+/// Lane indices `[g ×4, g + 1 ×4, g + 2 ×4, g + 3 ×4]`: four 16-value scale groups over the
+/// sixteen i32 lanes of one `vpdpbusd` (four lanes per group).
+#[inline(always)]
+unsafe fn quad(g: i32) -> __m512i {
+    _mm512_setr_epi32(
+        g,
+        g,
+        g,
+        g,
+        g + 1,
+        g + 1,
+        g + 1,
+        g + 1,
+        g + 2,
+        g + 2,
+        g + 2,
+        g + 2,
+        g + 3,
+        g + 3,
+        g + 3,
+        g + 3,
+    )
+}
+
 /// Q4_K (`FIVE == false`) and Q5_K.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn rows_q45<const FIVE: bool, const NY: usize>(
@@ -108,26 +132,6 @@ unsafe fn rows_q6<const NY: usize>(k: usize, w: *const u8, y: *const u8, ys: usi
     let sh01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     let sh23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
     // Lane scales: chunk t of a half has scales 2t (lanes 0..4) and 2t + 1 (lanes 4..8).
-    let quad = |g: i32| {
-        _mm512_setr_epi32(
-            g,
-            g,
-            g,
-            g,
-            g + 1,
-            g + 1,
-            g + 1,
-            g + 1,
-            g + 2,
-            g + 2,
-            g + 2,
-            g + 2,
-            g + 3,
-            g + 3,
-            g + 3,
-            g + 3,
-        )
-    };
     let idx = [quad(0), quad(4), quad(8), quad(12)];
     let mut acc = [_mm256_setzero_ps(); NY];
     for ib in 0..k / 256 {
@@ -235,25 +239,7 @@ unsafe fn rows_q23<const THREE: bool, const NY: usize>(
         for u in 0..4 {
             x[u] = join(chunk[2 * u], chunk[2 * u + 1]);
             let g = 4 * u as i32;
-            let idx = _mm512_setr_epi32(
-                g,
-                g,
-                g,
-                g,
-                g + 1,
-                g + 1,
-                g + 1,
-                g + 1,
-                g + 2,
-                g + 2,
-                g + 2,
-                g + 2,
-                g + 3,
-                g + 3,
-                g + 3,
-                g + 3,
-            );
-            s[u] = _mm512_permutexvar_epi32(idx, sc32);
+            s[u] = _mm512_permutexvar_epi32(quad(g), sc32);
         }
         for j in 0..NY {
             let yb = y.add(j * ys + ib * Q8K);
