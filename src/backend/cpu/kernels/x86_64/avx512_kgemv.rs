@@ -47,6 +47,19 @@ unsafe fn quad(g: i32) -> __m512i {
     )
 }
 
+/// The eight 6-bit scales of a Q4_K / Q5_K super-block at `b` as i32 lanes 0..8 (lanes 8..16
+/// hold the mins), and the mins as sixteen i16 (each twice, for the Q8_K 16-value `bsums`).
+#[inline(always)]
+unsafe fn scales_mins_k4(b: *const u8) -> (__m512i, __m256i) {
+    let sm = scale_min_k4_words(std::slice::from_raw_parts(b.add(4), 12));
+    let smv = _mm_loadu_si128(sm.as_ptr() as *const __m128i);
+    let mn8 = _mm_unpackhi_epi64(smv, smv);
+    (
+        _mm512_cvtepu8_epi32(smv),
+        _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)),
+    )
+}
+
 /// Q4_K (`FIVE == false`) and Q5_K.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn rows_q45<const FIVE: bool, const NY: usize>(
@@ -64,11 +77,7 @@ unsafe fn rows_q45<const FIVE: bool, const NY: usize>(
         let b = w.add(ib * bs);
         prefetch_ahead(b, bs);
         let (d, dmin) = (f16_load(b), f16_load(b.add(2)));
-        let sm = scale_min_k4_words(std::slice::from_raw_parts(b.add(4), 12));
-        let smv = _mm_loadu_si128(sm.as_ptr() as *const __m128i);
-        let sc32 = _mm512_cvtepu8_epi32(smv);
-        let mn8 = _mm_unpackhi_epi64(smv, smv);
-        let mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+        let (sc32, mins) = scales_mins_k4(b);
         let qs = if FIVE { b.add(48) } else { b.add(16) };
         let hv = if FIVE {
             load256(b.add(16))
@@ -296,11 +305,7 @@ unsafe fn gemv_row_q4k(nsb: usize, w: *const u8, y: *const u8) -> f32 {
         let b = w.add(ib * 144);
         prefetch_ahead(b, 144);
         let (d, dmin) = (f16_load(b), f16_load(b.add(2)));
-        let sm = scale_min_k4_words(std::slice::from_raw_parts(b.add(4), 12));
-        let smv = _mm_loadu_si128(sm.as_ptr() as *const __m128i);
-        let sc32 = _mm512_cvtepu8_epi32(smv);
-        let mn8 = _mm_unpackhi_epi64(smv, smv);
-        let mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+        let (sc32, mins) = scales_mins_k4(b);
         let l0 = _mm512_loadu_si512(b.add(16) as *const __m512i);
         let l1 = _mm512_loadu_si512(b.add(80) as *const __m512i);
         let x = [
