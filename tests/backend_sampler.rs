@@ -156,6 +156,50 @@ unsafe fn generate(c: *mut llama_context, smpl: *mut llama_sampler, n: usize) ->
     }
 }
 
+/// The tokens `generate` gives for a fresh chain from `make` on a fresh context with
+/// `cparams()`: the chain applied through `llama_sampler_sample` only (the CPU reference).
+unsafe fn cpu_reference(
+    m: *mut llama_model,
+    make: impl Fn() -> *mut llama_sampler,
+    n: usize,
+) -> Vec<i32> {
+    // SAFETY: a live model; the context and sampler are freed here.
+    unsafe {
+        let c = llama_init_from_model(m, cparams());
+        let s = make();
+        let out = generate(c, s, n);
+        llama_sampler_free(s);
+        llama_free(c);
+        out
+    }
+}
+
+/// `first` (already sampled after the prompt), then `n - 1` more steps of decoding the last
+/// token and sampling with `s`. With `in_decode`, every step checks that
+/// `llama_sampler_sample` returns the token decode already sampled.
+unsafe fn continue_generation(
+    c: *mut llama_context,
+    s: *mut llama_sampler,
+    first: i32,
+    n: usize,
+    in_decode: bool,
+) -> Vec<i32> {
+    // SAFETY: a live context and sampler.
+    unsafe {
+        let mut out = vec![first];
+        for _ in 1..n {
+            let mut t = [*out.last().unwrap()];
+            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
+            let next = llama_sampler_sample(s, c, -1);
+            if in_decode {
+                assert_eq!(next, llama_get_sampled_token_ith(c, -1));
+            }
+            out.push(next);
+        }
+        out
+    }
+}
+
 #[test]
 fn greedy_chain_samples_the_argmax_in_decode() {
     if model_path().is_none() {
@@ -248,17 +292,8 @@ fn seeded_dist_chain_matches_cpu_sampling() {
     // SAFETY: handles are live until freed at the end.
     unsafe {
         let m = load();
-        let nv;
         // the chain applied through llama_sampler_sample only
-        let cpu = {
-            let c = llama_init_from_model(m, cparams());
-            nv = n_vocab(c);
-            let s = seeded_chain();
-            let out = generate(c, s, 16);
-            llama_sampler_free(s);
-            llama_free(c);
-            out
-        };
+        let cpu = cpu_reference(m, || seeded_chain(), 16);
         // with several outputs allowed per sequence, dist draws from a copy of its generator
         // and accepting a token commits the draw (upstream's transactional mode): same tokens
         {
@@ -284,6 +319,7 @@ fn seeded_dist_chain_matches_cpu_sampling() {
         // what decode exposes: top-k's 40 ids (best first), their tempered logits, dist's probs
         let tok = llama_get_sampled_token_ith(c, -1);
         assert_ne!(tok, LLAMA_TOKEN_NULL);
+        let nv = n_vocab(c);
         assert_eq!(llama_get_sampled_candidates_count_ith(c, -1), 40);
         assert_eq!(llama_get_sampled_logits_count_ith(c, -1), 40);
         assert_eq!(llama_get_sampled_probs_count_ith(c, -1), 40);
@@ -315,15 +351,9 @@ fn seeded_dist_chain_matches_cpu_sampling() {
             assert_eq!(lg[j], sorted[j].0 / 0.8);
             assert_eq!(ids[j], sorted[j].1);
         }
-        let mut out = vec![llama_sampler_sample(s, c, -1)];
-        assert_eq!(out[0], tok);
-        for _ in 1..16 {
-            let mut t = [*out.last().unwrap()];
-            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
-            let sampled = llama_get_sampled_token_ith(c, -1);
-            assert_eq!(llama_sampler_sample(s, c, -1), sampled);
-            out.push(sampled);
-        }
+        let first = llama_sampler_sample(s, c, -1);
+        assert_eq!(first, tok);
+        let out = continue_generation(c, s, first, 16, true);
         assert_eq!(out, cpu, "backend and CPU sampling choose the same tokens");
         assert!(llama_set_sampler(c, 0, std::ptr::null_mut()));
         llama_sampler_free(s);
@@ -360,15 +390,8 @@ fn penalties_bias_and_dynamic_temperature_run_in_decode() {
                 llama_sampler_init_dist(1234),
             ])
         };
-        let (cpu, nv) = {
-            let c = llama_init_from_model(m, cparams());
-            let nv = n_vocab(c) as i32;
-            let s = make(nv);
-            let out = generate(c, s, 16);
-            llama_sampler_free(s);
-            llama_free(c);
-            (out, nv)
-        };
+        let nv = llama_vocab_n_tokens(llama_model_get_vocab(m));
+        let cpu = cpu_reference(m, || make(nv), 16);
         let c = llama_init_from_model(m, cparams());
         let s = make(nv);
         assert!(llama_set_sampler(c, 0, s));
@@ -379,14 +402,7 @@ fn penalties_bias_and_dynamic_temperature_run_in_decode() {
             LLAMA_TOKEN_NULL,
             "all in decode"
         );
-        let mut out = vec![llama_sampler_sample(s, c, -1)];
-        for _ in 1..16 {
-            let mut t = [*out.last().unwrap()];
-            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
-            let sampled = llama_get_sampled_token_ith(c, -1);
-            assert_eq!(llama_sampler_sample(s, c, -1), sampled);
-            out.push(sampled);
-        }
+        let out = continue_generation(c, s, llama_sampler_sample(s, c, -1), 16, true);
         assert_eq!(out, cpu);
         assert!(!out.contains(&7), "biased out");
         llama_sampler_free(s);
@@ -405,12 +421,7 @@ fn penalties_bias_and_dynamic_temperature_run_in_decode() {
         assert_eq!(llama_decode(c, llama_batch_get_one(p.as_mut_ptr(), 6)), 0);
         assert_eq!(llama_get_sampled_token_ith(c, -1), LLAMA_TOKEN_NULL);
         assert_eq!(llama_get_sampled_logits_count_ith(c, -1) as i32, nv);
-        let mut out = vec![llama_sampler_sample(s, c, -1)];
-        for _ in 1..16 {
-            let mut t = [*out.last().unwrap()];
-            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
-            out.push(llama_sampler_sample(s, c, -1));
-        }
+        let out = continue_generation(c, s, llama_sampler_sample(s, c, -1), 16, false);
         assert_eq!(out, cpu);
         llama_sampler_free(s);
         llama_free(c);
@@ -433,14 +444,7 @@ fn partly_offloaded_chain_finishes_in_sampler_sample() {
                 llama_sampler_init_dist(7),
             ])
         };
-        let cpu = {
-            let c = llama_init_from_model(m, cparams());
-            let s = make();
-            let out = generate(c, s, 12);
-            llama_sampler_free(s);
-            llama_free(c);
-            out
-        };
+        let cpu = cpu_reference(m, make, 12);
         let c = llama_init_from_model(m, cparams());
         let s = make();
         // top-k runs in decode; typical cannot, so it and dist run in llama_sampler_sample
@@ -451,12 +455,7 @@ fn partly_offloaded_chain_finishes_in_sampler_sample() {
         assert_eq!(llama_get_sampled_logits_count_ith(c, -1), 40);
         assert_eq!(llama_get_sampled_candidates_count_ith(c, -1), 40);
         assert!(llama_get_sampled_probs_ith(c, -1).is_null());
-        let mut out = vec![llama_sampler_sample(s, c, -1)];
-        for _ in 1..12 {
-            let mut t = [*out.last().unwrap()];
-            assert_eq!(llama_decode(c, llama_batch_get_one(t.as_mut_ptr(), 1)), 0);
-            out.push(llama_sampler_sample(s, c, -1));
-        }
+        let out = continue_generation(c, s, llama_sampler_sample(s, c, -1), 12, false);
         assert_eq!(out, cpu);
         llama_sampler_free(s);
         llama_free(c);

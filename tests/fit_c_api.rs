@@ -127,20 +127,7 @@ fn seeds_fit_load_and_allocate_exactly_the_plan() {
         // SAFETY: a live model.
         let c = unsafe { context::llama_init_from_model(m, cp) };
         assert!(!c.is_null(), "{}: context failed", sc.name);
-        let mut rows = vec![
-            ferrollama_device_memory {
-                name: [0; 32],
-                is_host: false,
-                total: 0,
-                free: 0,
-                weights: 0,
-                kv: 0,
-                compute: 0,
-                other: 0,
-                margin: 0,
-            };
-            16
-        ];
+        let mut rows = vec![ferrollama_device_memory::default(); 16];
         // SAFETY: a live context and 16 writable rows.
         let n = unsafe { ferrollama_memory_breakdown(c, rows.as_mut_ptr(), rows.len()) };
         assert_eq!(n as usize, sc.devices.len() + 1, "{}: GPUs + host", sc.name);

@@ -38,20 +38,7 @@ fn load_plan_decode(path: &CString, no_alloc: bool) -> (Vec<u64>, Vec<u64>, i32)
         assert!(!m.is_null());
         let c = context::llama_init_from_model(m, cp);
         assert!(!c.is_null());
-        let mut rows = vec![
-            ferrollama_device_memory {
-                name: [0; 32],
-                is_host: false,
-                total: 0,
-                free: 0,
-                weights: 0,
-                kv: 0,
-                compute: 0,
-                other: 0,
-                margin: 0,
-            };
-            4
-        ];
+        let mut rows = vec![ferrollama_device_memory::default(); 4];
         let n = ferrollama_memory_breakdown(c, rows.as_mut_ptr(), rows.len());
         assert_eq!(n, 3, "two GPUs and the host");
         let planned: Vec<u64> = rows[..2]

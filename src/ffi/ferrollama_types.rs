@@ -13,9 +13,10 @@ pub const FERROLLAMA_FIT_STATUS_FAILURE: ferrollama_fit_status = 1;
 /// A hard error (bad path or arguments, unreadable model).
 pub const FERROLLAMA_FIT_STATUS_ERROR: ferrollama_fit_status = 2;
 
-/// `struct ferrollama_device_memory`: one row of the memory plan, in bytes.
+/// `struct ferrollama_device_memory`: one row of the memory plan, in bytes (`Default`: all
+/// zero, an empty row for callers to fill).
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ferrollama_device_memory {
     /// Device name ("SIM0", "CPU"), NUL-terminated.
     pub name: [c_char; 32],
