@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{f16_load, hsum_ps, prefetch_ahead, rows_wrapper};
+use super::{f16_load, gemv_prepared, hsum_ps, prefetch_ahead, rows_wrapper};
 use crate::backend::cpu::kernels::generic::kquants::{scale_min_k4_words, scales_q3k_words, Q8K};
 use crate::backend::cpu::kernels::TypeKernels;
 use crate::quant::GgmlType;
@@ -269,10 +269,6 @@ unsafe fn rows_q23<const THREE: bool, const NY: usize>(
     }
 }
 
-/// Most super-blocks [`gemv_q4k`] prepares on its stack (k ≤ 32768, 37 KiB); longer rows use
-/// the `rows` kernel.
-const PREP_MAX_BLOCKS: usize = 128;
-
 /// Copies a Q8_K activation row with each super-block's eight 32-value sub-blocks reordered
 /// 0, 2, 1, 3, 4, 6, 5, 7 (d and bsums stay where they are). A 64-byte load of Q4_K nibbles
 /// holds sub-blocks 2c and 2c + 2 in its low nibbles and 2c + 1, 2c + 3 in its high ones, so
@@ -350,19 +346,18 @@ unsafe fn gemv_q4k(
     dst: *mut f32,
 ) {
     let nsb = k / 256;
-    if nsb > PREP_MAX_BLOCKS {
-        for i in rows {
-            rows_q45::<false, 1>(k, w.add(i * ws), y, 0, dst.add(i));
-        }
-        return;
-    }
-    let mut buf = std::mem::MaybeUninit::<[u8; PREP_MAX_BLOCKS * Q8K]>::uninit();
-    let prep = buf.as_mut_ptr() as *mut u8;
-    // `prepare_q8k_for_q4k` writes the first `nsb` super-blocks; only those are read.
-    prepare_q8k_for_q4k(y, nsb, prep);
-    for i in rows {
-        *dst.add(i) = gemv_row_q4k(nsb, w.add(i * ws), prep);
-    }
+    gemv_prepared(
+        rows,
+        dst,
+        nsb * Q8K,
+        |prep| prepare_q8k_for_q4k(y, nsb, prep),
+        |i, prep| gemv_row_q4k(nsb, w.add(i * ws), prep),
+        |i| {
+            let mut out = 0.0f32;
+            rows_q45::<false, 1>(k, w.add(i * ws), y, 0, &mut out);
+            out
+        },
+    );
 }
 
 /// Q4_K's row kernels with the GEMV above.

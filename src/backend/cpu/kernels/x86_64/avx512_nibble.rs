@@ -18,7 +18,7 @@
 use std::arch::x86_64::*;
 
 use super::legacy::{Block32, Iq4Nl, Q4_0};
-use super::{avx512_gemv, f16_load, hsum_epi32, hsum_ps128, prefetch_ahead};
+use super::{avx512_gemv, f16_load, gemv_prepared, hsum_epi32, hsum_ps128, prefetch_ahead};
 use crate::backend::cpu::kernels::quantize::{Q8_BLOCK, Q8_X4};
 use crate::backend::cpu::kernels::{GemvFn, TypeKernels};
 use crate::quant::GgmlType;
@@ -59,9 +59,6 @@ const GROUP: usize = 72;
 
 /// Bytes of one prepared activation group (see [`prepare_act`]).
 const PREP_GROUP: usize = 160;
-/// Most groups [`gemv`] prepares on its stack (k ≤ 32768, 40 KiB); longer rows use the
-/// `rows` kernel.
-const PREP_MAX_GROUPS: usize = 256;
 
 /// Rewrites the full 4-block groups of an x4 activation row for [`gemv_row`]: per group the
 /// four `d_y` as f32, the four `d_y · Σq` as f32, then elements 0..16 of the four blocks
@@ -212,19 +209,19 @@ unsafe fn gemv<B: NibbleBlock>(
     dst: *mut f32,
 ) {
     let ng = k / 128;
-    if ng > PREP_MAX_GROUPS {
-        for i in rows {
-            super::avx512_gemv::rows_vnni::<B, 1>(k, w.add(i * ws), y, 0, dst.add(i));
-        }
-        return;
-    }
-    let mut buf = std::mem::MaybeUninit::<[u8; PREP_MAX_GROUPS * PREP_GROUP]>::uninit();
-    let prep = buf.as_mut_ptr() as *mut u8;
-    // `prepare_act` writes the first `ng` groups of `buf`; `gemv_row` reads only those.
-    prepare_act(y, ng, prep);
-    for i in rows {
-        *dst.add(i) = gemv_row::<B>(k, w.add(i * ws), prep, y);
-    }
+    let one = |i: usize| w.add(i * ws);
+    gemv_prepared(
+        rows,
+        dst,
+        ng * PREP_GROUP,
+        |prep| prepare_act(y, ng, prep),
+        |i, prep| gemv_row::<B>(k, one(i), prep, y),
+        |i| {
+            let mut out = 0.0f32;
+            avx512_gemv::rows_vnni::<B, 1>(k, one(i), y, 0, &mut out);
+            out
+        },
+    );
 }
 
 /// Adds the GEMV of Q4_0 and IQ4_NL to `avx512_gemv.rs`'s row kernels (which serve 2..16

@@ -195,6 +195,41 @@ pub(crate) use rows_wrapper;
 
 const _: () = assert!(MAX_NY == 8);
 
+/// Bytes of the stack buffer a GEMV may re-lay its activation row into ([`gemv_prepared`]):
+/// rows of up to 32768 elements in every prepared layout.
+pub(crate) const PREP_BYTES: usize = 40 * 1024;
+
+/// The shape shared by the GEMVs that re-lay the activation row once per call. When `prep_len`
+/// bytes fit [`PREP_BYTES`], `prepare` fills that much of a stack buffer and each row gets
+/// `row(i, buffer)`; otherwise each row gets `fallback(i)`. Rows go in memory order (see
+/// `avx512_nibble.rs` on why not interleaved).
+///
+/// # Safety
+/// `dst[i]` is writable for every `i` in `rows`; `row` reads only the `prep_len` bytes
+/// `prepare` wrote.
+#[inline(always)]
+pub(crate) unsafe fn gemv_prepared(
+    rows: std::ops::Range<usize>,
+    dst: *mut f32,
+    prep_len: usize,
+    prepare: impl FnOnce(*mut u8),
+    row: impl Fn(usize, *const u8) -> f32,
+    fallback: impl Fn(usize) -> f32,
+) {
+    if prep_len > PREP_BYTES {
+        for i in rows {
+            *dst.add(i) = fallback(i);
+        }
+        return;
+    }
+    let mut buf = std::mem::MaybeUninit::<[u8; PREP_BYTES]>::uninit();
+    let prep = buf.as_mut_ptr() as *mut u8;
+    prepare(prep);
+    for i in rows {
+        *dst.add(i) = row(i, prep);
+    }
+}
+
 /// How far ahead of the weights being read the GEMV kernels prefetch, in bytes. The
 /// hardware prefetcher alone keeps too few lines in flight for one core to stream a
 /// memory-mapped model at full bandwidth; 2 KiB ahead (about one memory latency at 15 GB/s
