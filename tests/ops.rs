@@ -444,6 +444,56 @@ fn set_rows_into_external() {
     }
 }
 
+/// The transposed V cache: rows written into a transposed view of `[n_cells, ne0]` (element `c`
+/// of cell `i` at `c * n_cells + i`), `ne0` not a multiple of the 16-element conversion step.
+#[test]
+fn set_rows_into_transposed_external() {
+    use llama::backend::{AllocCounter, HostBuffer};
+    let mut rng = Rng::new(9);
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::BF16] {
+        let (ne0, n_cells, n) = (37usize, 10usize, 3usize);
+        let counter = AllocCounter::new();
+        let kv = HostBuffer::new(&counter, ty.type_size() * ne0 * n_cells, 64).unwrap();
+        let v = rng.vec(ne0 * n, -2.0, 2.0);
+        let rows: Vec<usize> = vec![8, 1, 4];
+        let idx_bytes: Vec<u8> = rows
+            .iter()
+            .flat_map(|&r| (r as i32).to_le_bytes())
+            .collect();
+        let mut g = Graph::new();
+        let cache = g
+            .external("cache_v_l0", ty, &[n_cells as i64, ne0 as i64], &kv, 0)
+            .unwrap();
+        let dst = g.transpose(cache).unwrap();
+        let src = g
+            .input("v_cur", GgmlType::F32, &[ne0 as i64, n as i64])
+            .unwrap();
+        let idx = g.input("v_idxs", GgmlType::I32, &[n as i64]).unwrap();
+        g.set_rows(dst, src, idx).unwrap();
+        // Read the cache back in its stored (transposed) order.
+        let back = g.cast(cache, GgmlType::F32).unwrap();
+        let got = run(
+            &mut g,
+            &[back],
+            &[(src, &f32_bytes(&v)), (idx, &idx_bytes)],
+            NTH,
+        );
+        let (_, stored) = encode(ty, &v);
+        let mut r = vec![0.0f64; ne0 * n_cells];
+        for (j, &cell) in rows.iter().enumerate() {
+            for c in 0..ne0 {
+                r[c * n_cells + cell] = stored[j * ne0 + c] as f64;
+            }
+        }
+        check(
+            &format!("set_rows transposed {}", ty.name()),
+            &got[0],
+            &r,
+            0.0,
+        );
+    }
+}
+
 #[test]
 fn reductions_concat_repeat() {
     let mut rng = Rng::new(9);

@@ -120,6 +120,7 @@ impl Context {
             cparams.n_ctx,
             cparams.type_k,
             cparams.type_v,
+            !cparams.flash_attn,
             &layout(&main_keep),
         )?;
         let kv = Cache {
@@ -135,6 +136,7 @@ impl Context {
                 cparams.n_ctx_swa,
                 cparams.type_k,
                 cparams.type_v,
+                !cparams.flash_attn,
                 &layout(&keep),
             )?;
             Some(Cache {

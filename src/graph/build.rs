@@ -280,7 +280,7 @@ impl<'a> Graph<'a> {
             && c.ne[3] == 1
             && matches!(b.ty, GgmlType::F32 | GgmlType::F16)
             && matches!(c.ty, GgmlType::I32 | GgmlType::I64)
-            && a.is_contiguous_rows()
+            && (a.is_contiguous_rows() || (a.ty.block_size() == 1 && a.ty.type_size() <= 4))
             && b.is_contiguous_rows();
         if !ok {
             return Err(shape_err(

@@ -5,7 +5,9 @@
 //! column for the device.
 //!
 //! Layout: layer `il`'s K is `[n_embd_k_gqa(il), size]` of `type_k` (one row per cell) at
-//! `k_off[il]` in its region; V likewise. For MLA models the cache holds only the latent K rows
+//! `k_off[il]` in its region; V likewise, or transposed (`[size, n_embd_v_gqa(il)]`, one row per
+//! V component, as upstream's `v_trans` cache without flash attention) so that attention reads
+//! V^T in place instead of copying it on every decode. For MLA models the cache holds only the latent K rows
 //! (`kv_lora_rank + n_rot` per cell) and no V: attention reads V as a view of K. A region on an
 //! accounting-only device has no memory: graphs over it can be planned, not computed.
 
@@ -102,6 +104,8 @@ pub struct KvStorage {
     v_row: Vec<usize>,
     type_k: GgmlType,
     type_v: GgmlType,
+    /// V stored transposed (see the module doc).
+    v_trans: bool,
     size: u32,
 }
 
@@ -177,17 +181,26 @@ impl KvStorage {
     }
 
     /// Allocates zeroed storage of `size` cells for the layers selected by `layout.keep`, each
-    /// on its device.
+    /// on its device. `v_trans` stores V transposed (attention without flash attention); it
+    /// needs a V type with one element per block and is ignored for MLA (no V).
     pub fn new(
         counter: &Arc<AllocCounter>,
         hp: &HParams,
         size: u32,
         type_k: GgmlType,
         type_v: GgmlType,
+        v_trans: bool,
         layout: &KvLayout<'_>,
     ) -> Result<KvStorage> {
         check_cache_type(type_k, "K")?;
         check_cache_type(type_v, "V")?;
+        let v_trans = v_trans && !hp.is_mla();
+        if v_trans && type_v.block_size() != 1 {
+            return Err(Error::invalid(format!(
+                "a transposed V cache needs an unquantized type, not {}",
+                type_v.name()
+            )));
+        }
         let nl = hp.n_layer as usize;
         let n_gpu = layout.gpus.len();
         let (mut k_off, mut v_off) = (vec![None; nl], vec![None; nl]);
@@ -238,8 +251,25 @@ impl KvStorage {
             v_row,
             type_k,
             type_v,
+            v_trans,
             size,
         })
+    }
+
+    /// Whether V is stored transposed.
+    pub fn v_trans(&self) -> bool {
+        self.v_trans
+    }
+
+    /// Byte offsets of cell `i`'s data in layer region `off`: one run of `row` bytes, or (a
+    /// transposed V) `row / es` runs of `es` bytes, `size * es` apart.
+    fn cell_runs(&self, off: usize, i: usize, row: usize, trans: bool) -> (usize, usize, usize) {
+        if trans {
+            let es = self.type_v.type_size();
+            (off + i * es, es, self.size as usize * es)
+        } else {
+            (off + i * row, row, row)
+        }
     }
 
     /// Zeroes the tensors (`llama_memory_clear(mem, data = true)`).
@@ -280,14 +310,23 @@ impl KvStorage {
         )
     }
 
-    /// Appends cell `i`'s K and V rows (layer by layer) to `out`.
+    /// Appends cell `i`'s K and V rows (layer by layer) to `out`; a transposed V row is
+    /// gathered, so the bytes are the same whatever the layout.
     pub fn read_cell(&mut self, i: u32, out: &mut Vec<u8>) -> Result<()> {
         let i = i as usize;
-        for (offs, rows) in [(&self.k_off, &self.k_row), (&self.v_off, &self.v_row)] {
+        let parts = [
+            (&self.k_off, &self.k_row, false),
+            (&self.v_off, &self.v_row, self.v_trans),
+        ];
+        for (offs, rows, trans) in parts {
             for (off, &row) in offs.iter().zip(rows) {
                 if let Some((r, off)) = *off {
+                    let (start, run, stride) = self.cell_runs(off, i, row, trans);
                     let m = self.mems[r].bytes().ok_or_else(Self::no_memory)?;
-                    out.extend_from_slice(&m[off + i * row..off + (i + 1) * row]);
+                    for k in 0..row / run {
+                        let at = start + k * stride;
+                        out.extend_from_slice(&m[at..at + run]);
+                    }
                 }
             }
         }
@@ -303,12 +342,21 @@ impl KvStorage {
         }
         let i = i as usize;
         let mut at = 0;
-        for (offs, rows) in [(&self.k_off, &self.k_row), (&self.v_off, &self.v_row)] {
+        for (v, trans) in [(false, false), (true, self.v_trans)] {
+            let (offs, rows) = if v {
+                (&self.v_off, &self.v_row)
+            } else {
+                (&self.k_off, &self.k_row)
+            };
             for (off, &row) in offs.iter().zip(rows) {
                 if let Some((r, off)) = *off {
+                    let (start, run, stride) = self.cell_runs(off, i, row, trans);
                     let m = self.mems[r].bytes_mut().ok_or_else(Self::no_memory)?;
-                    m[off + i * row..off + (i + 1) * row].copy_from_slice(&src[at..at + row]);
-                    at += row;
+                    for k in 0..row / run {
+                        let to = start + k * stride;
+                        m[to..to + run].copy_from_slice(&src[at..at + run]);
+                        at += run;
+                    }
                 }
             }
         }
@@ -323,6 +371,7 @@ impl KvStorage {
             v_off: &self.v_off,
             type_k: self.type_k,
             type_v: self.type_v,
+            v_trans: self.v_trans,
             size: self.size as i64,
         }
     }

@@ -67,6 +67,9 @@ pub struct KvView<'a> {
     pub type_k: GgmlType,
     /// V element type.
     pub type_v: GgmlType,
+    /// V stored transposed: `[size, n_embd_v_gqa]` per layer (attention without flash
+    /// attention reads V^T in place).
+    pub v_trans: bool,
     /// Cells in this cache.
     pub size: i64,
 }
@@ -616,28 +619,43 @@ impl<'g, 'a> Fwd<'g, 'a> {
                 let n_embd_v = head_v * n_head_v;
                 let voff = kv.v_off[il]
                     .ok_or_else(|| Error::internal(format!("layer {il} has no V cache")))?;
-                let v_cache = kv.leaf(
-                    self.g,
-                    &format!("cache_v_l{il}"),
-                    kv.type_v,
-                    &[n_embd_v, kv.size],
-                    voff,
-                )?;
+                let ne = if kv.v_trans {
+                    [kv.size, n_embd_v]
+                } else {
+                    [n_embd_v, kv.size]
+                };
+                let v_cache = kv.leaf(self.g, &format!("cache_v_l{il}"), kv.type_v, &ne, voff)?;
                 let v2 = self.g.reshape_2d(v, n_embd_v, n_tokens)?;
                 let v2 = if self.g.tensor(v2)?.is_contiguous() {
                     v2
                 } else {
                     self.g.cont(v2)?
                 };
-                self.g.set_rows(v_cache, v2, idxs)?;
-                let v_rs = kv.type_v.row_size(head_v as u64)? as usize;
-                let v_row = kv.type_v.row_size(n_embd_v as u64)? as usize;
-                (
-                    self.g
-                        .view_3d(v_cache, [head_v, n_head_v, n_kv], v_rs, v_row, 0)?,
-                    head_v,
-                    kv.type_v,
-                )
+                if kv.v_trans {
+                    // one strided row per cell; attention reads V^T below without a copy
+                    let dst = self.g.transpose(v_cache)?;
+                    self.g.set_rows(dst, v2, idxs)?;
+                    let es = kv.type_v.type_size();
+                    let comp = kv.size as usize * es;
+                    let vt = self.g.view_3d(
+                        v_cache,
+                        [n_kv, head_v, n_head_v],
+                        comp,
+                        comp * head_v as usize,
+                        0,
+                    )?; // [n_kv, head_v, n_head_v]
+                    (vt, head_v, kv.type_v)
+                } else {
+                    self.g.set_rows(v_cache, v2, idxs)?;
+                    let v_rs = kv.type_v.row_size(head_v as u64)? as usize;
+                    let v_row = kv.type_v.row_size(n_embd_v as u64)? as usize;
+                    (
+                        self.g
+                            .view_3d(v_cache, [head_v, n_head_v, n_kv], v_rs, v_row, 0)?,
+                        head_v,
+                        kv.type_v,
+                    )
+                }
             }
             (None, Some(_)) => {
                 let head_v = hp.n_lora_kv as i64;
@@ -655,8 +673,17 @@ impl<'g, 'a> Fwd<'g, 'a> {
         };
         let qp = self.g.permute(q, [0, 2, 1, 3])?; // [head_k, n_tokens, n_head]
         let kp = self.g.permute(kview, [0, 2, 1, 3])?; // [head_k, n_kv, n_head_kv]
-        let vp = self.g.permute(vview, [0, 2, 1, 3])?; // [head_v, n_kv, n_head_kv]
+                                                       // a transposed cache's view is V^T already: [n_kv, head_v, n_head_kv]
+        let v_trans = kv.v_trans && v_mla.is_none();
+        let vp = if v_trans {
+            vview
+        } else {
+            self.g.permute(vview, [0, 2, 1, 3])? // [head_v, n_kv, n_head_kv]
+        };
         let n_head = self.g.ne(q)?[1];
+        if v_trans && self.flash_attn {
+            return Err(Error::internal("flash attention over a transposed V cache"));
+        }
         let mut cur = if self.flash_attn {
             let mut kk = kp;
             let mut vv = vp;
@@ -682,13 +709,17 @@ impl<'g, 'a> Fwd<'g, 'a> {
             let kq = self.g.soft_max_ext(kq, Some(mask), None, kq_scale, 0.0)?;
             // a quantized V (MLA: the latent K rows) cannot be transposed in its blocks:
             // dequantize the view first
-            let vp = if v_ty.is_quantized() {
-                self.g.cast(vp, GgmlType::F32)?
-            } else {
+            let vt = if v_trans {
                 vp
+            } else {
+                let vp = if v_ty.is_quantized() {
+                    self.g.cast(vp, GgmlType::F32)?
+                } else {
+                    vp
+                };
+                let vt = self.g.transpose(vp)?; // [n_kv, head_v, n_head_kv]
+                self.g.cont(vt)?
             };
-            let vt = self.g.transpose(vp)?; // [n_kv, head_v, n_head_kv]
-            let vt = self.g.cont(vt)?;
             let mut kqv = self.g.mul_mat(vt, kq)?; // [head_v, n_tokens, n_head]
             if let Some(vm) = v_mla {
                 kqv = self.g.mul_mat(vm, kqv)?; // [head_v_mla, n_tokens, n_head]
