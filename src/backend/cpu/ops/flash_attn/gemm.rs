@@ -123,14 +123,18 @@ pub unsafe fn load_k_transposed(
 ) {
     debug_assert!(kt.len() >= dk * 64);
     let kp = kt.as_mut_ptr();
-    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if simd != Simd::Scalar {
+    let done = if simd != Simd::Scalar {
         // SAFETY: AVX2/F16C present; same operands as this function's.
-        done = unsafe { x86::transpose8(kp, k0, nbk, rows, dk, f16_k) };
-    }
+        unsafe { x86::transpose8(kp, k0, nbk, rows, dk, f16_k) }
+    } else {
+        0
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = simd;
+    let done = {
+        let _ = simd;
+        0
+    };
     let elem = |j: usize, d: usize| {
         let p = k0.add(j * nbk);
         if f16_k {
@@ -167,14 +171,18 @@ pub unsafe fn widen_f16_rows(
     for j in 0..rows {
         let p = src.add(j * nb) as *const u16;
         let out = &mut dst[j * n..(j + 1) * n];
-        let mut done = 0;
         #[cfg(target_arch = "x86_64")]
-        if simd != Simd::Scalar {
+        let done = if simd != Simd::Scalar {
             // SAFETY: F16C present; `p` and `out` hold `n` elements.
-            done = unsafe { x86::widen8(out.as_mut_ptr(), p, n) };
-        }
+            unsafe { x86::widen8(out.as_mut_ptr(), p, n) }
+        } else {
+            0
+        };
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = simd;
+        let done = {
+            let _ = simd;
+            0
+        };
         for (i, o) in out.iter_mut().enumerate().skip(done) {
             *o = f16::from_bits(p.add(i).read_unaligned()).to_f32();
         }
