@@ -4,7 +4,8 @@
 //! references.
 //!
 //! Bounds (NMSE): rope and soft_max 1e-7 (f32 ops); flash attention 5e-4 (upstream's bound;
-//! Q is rounded to K's dot type and F16 V accumulates in f16, as upstream's CPU kernel);
+//! Q is rounded to K's dot type and F16 V accumulates in f16, as upstream's per-row CPU kernel;
+//! the tiled path of 64+ query rows is tested in `ops_attn_tiled.rs` and `ops_attn_upstream.rs`);
 //! mul_mat_id 1e-7 for F32 experts, 5e-4 for F16 / quantized experts.
 
 mod ops_common;

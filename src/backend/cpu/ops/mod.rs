@@ -156,9 +156,7 @@ pub fn workspace_size(
         }
         Op::Rope(p) => per_thread(nrows(t), nth, p.n_dims.max(0) as usize * 4),
         Op::FlashAttnExt { .. } => match (src(0), src(1), src(2)) {
-            (Some(q), Some(k), Some(v)) => {
-                per_thread(nrows(q), nth, flash_attn::per_thread_bytes(q, k, v))
-            }
+            (Some(q), Some(k), Some(v)) => flash_attn::workspace(q, k, v, nth),
             _ => 0,
         },
         _ => 0,
@@ -176,8 +174,18 @@ pub fn workspace_bound(
     let w = workspace_size(g, node, n_threads, split_threshold);
     let srcs = g.src(node);
     let src = |i: usize| srcs[i].and_then(|s| g.tensor(s).ok());
-    match (g.op(node), src(0), src(1)) {
-        (Op::MulMat, Some(a), Some(b)) => w.max(mul_mat::private_cap(a, b, n_threads)),
+    match (g.op(node), src(0), src(1), src(2)) {
+        (Op::MulMat, Some(a), Some(b), _) => w.max(mul_mat::private_cap(a, b, n_threads)),
+        (Op::FlashAttnExt { .. }, Some(q), Some(k), Some(v)) => {
+            // A smaller micro-batch may take the other path (and, like every node, never runs
+            // on more threads than this shape's split allows).
+            let nth = if worth_splitting(g, node, split_threshold) {
+                n_threads
+            } else {
+                1
+            };
+            w.max(flash_attn::workspace_bound(q, k, v, nth))
+        }
         _ => w,
     }
 }
