@@ -243,3 +243,57 @@ fn tiled_flash_attn_is_bit_identical_to_upstream() {
         assert_eq!(diff, 0, "case {i} {c:?}: max |diff| {max:e}");
     }
 }
+
+/// The per-row path (fewer than 64 query rows per head, or decode) against upstream's
+/// `one_chunk` kernel: the same bits for F16 K/V (KV lengths under 512, where upstream does not
+/// split one-row decode over KV chunks). Needs upstream's AVX-512 build, as our F16 dot follows
+/// its 16-lane order only where AVX-512 is present.
+#[test]
+fn per_row_flash_attn_matches_upstream() {
+    let Some(u) = upstream() else { return };
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        println!("notice: no AVX-512; the per-row F16 order is upstream's 16-lane one only there");
+        return;
+    }
+    let base = Case {
+        ty: GgmlType::F16,
+        dk: 64,
+        dv: 64,
+        n_q: 1,
+        n_kv: 300,
+        nh: 8,
+        nh_kv: 2,
+        causal: true,
+        softcap: 0.0,
+        max_bias: 0.0,
+        sinks: false,
+        amp: 1.5,
+    };
+    #[rustfmt::skip]
+    let cases = [
+        base,
+        Case { n_q: 8, n_kv: 100, ..base },
+        Case { n_q: 30, n_kv: 257, sinks: true, ..base },
+        Case { n_q: 3, softcap: 20.0, ..base },
+        Case { n_q: 5, max_bias: 8.0, nh: 8, nh_kv: 8, ..base },
+        Case { dk: 128, dv: 128, n_q: 2, causal: false, ..base },
+        Case { dk: 72, dv: 40, n_q: 7, nh: 3, nh_kv: 1, ..base },
+        Case { n_q: 4, amp: 40.0, ..base },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let x = inputs(c, 300 + i as u64);
+        let (a, b) = (ours(c, &x), theirs(&u, c, &x));
+        let diff = a
+            .iter()
+            .zip(&b)
+            .filter(|(p, q)| p.to_bits() != q.to_bits())
+            .count();
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max);
+        println!("{c:?}: {diff} of {} differ, max |diff| {max:e}", a.len());
+        assert_eq!(diff, 0, "case {i} {c:?}: max |diff| {max:e}");
+    }
+}
