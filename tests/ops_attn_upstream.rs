@@ -5,6 +5,9 @@
 //! whose leading Q tiles skip whole KV tiles, GQA, softcap, sinks, ALiBi, DK != DV (with head
 //! sizes off the SIMD widths) and scores large enough for every branch of the exponential.
 //!
+//! The same comparison covers the other users of upstream's vector exponential: `silu` and
+//! `swiglu` (split gate/up), rows that are and are not a multiple of the vector width.
+//!
 //! The library is looked up at `$FERROLLAMA_UPSTREAM_LIB_DIR` or the venv path below; when it is
 //! missing the test prints a notice and passes, unless `FERROLLAMA_REQUIRE_UPSTREAM=1`.
 
@@ -39,6 +42,8 @@ struct Ggml {
     new_graph: unsafe extern "C" fn(P) -> P,
     build_forward_expand: unsafe extern "C" fn(P, P),
     compute_with_ctx: unsafe extern "C" fn(P, P, i32) -> i32,
+    silu: unsafe extern "C" fn(P, P) -> P,
+    swiglu_split: unsafe extern "C" fn(P, P, P) -> P,
 }
 
 fn upstream() -> Option<Ggml> {
@@ -74,6 +79,8 @@ fn upstream() -> Option<Ggml> {
             new_graph: std::mem::transmute(sym("ggml_new_graph")),
             build_forward_expand: std::mem::transmute(sym("ggml_build_forward_expand")),
             compute_with_ctx: std::mem::transmute(sym("ggml_graph_compute_with_ctx")),
+            silu: std::mem::transmute(sym("ggml_silu")),
+            swiglu_split: std::mem::transmute(sym("ggml_swiglu_split")),
         })
     }
 }
@@ -295,5 +302,66 @@ fn per_row_flash_attn_matches_upstream() {
             .fold(0f32, f32::max);
         println!("{c:?}: {diff} of {} differ, max |diff| {max:e}", a.len());
         assert_eq!(diff, 0, "case {i} {c:?}: max |diff| {max:e}");
+    }
+}
+
+/// SiLU and SwiGLU (upstream's `ggml_vec_silu_f32` / `ggml_vec_swiglu_f32`: vector exponential
+/// for whole vectors, libm `expf` for the tail): the same bits as upstream's library.
+#[test]
+fn silu_and_swiglu_match_upstream() {
+    let Some(u) = upstream() else { return };
+    let mut rng = Rng::new(77);
+    for n in [2048usize, 37, 8195] {
+        let rows = 3;
+        let x = rng.vec(n * rows, -12.0, 12.0);
+        let gate = rng.vec(n * rows, -2.0, 2.0);
+        let mut g = Graph::new();
+        let xi = g
+            .input("x", GgmlType::F32, &[n as i64, rows as i64])
+            .unwrap();
+        let gi = g
+            .input("g", GgmlType::F32, &[n as i64, rows as i64])
+            .unwrap();
+        let s = g.silu(xi).unwrap();
+        let w = g.swiglu_split(xi, gi).unwrap();
+        let (xb, gb) = (f32_bytes(&x), f32_bytes(&gate));
+        let ours = run(&mut g, &[s, w], &[(xi, &xb), (gi, &gb)], 2);
+        // SAFETY: upstream's documented API; both inputs are written with their exact byte
+        // sizes and the context outlives the reads.
+        let theirs = unsafe {
+            let ctx = (u.init)(InitParams {
+                mem_size: 64 << 20,
+                mem_buffer: std::ptr::null_mut(),
+                no_alloc: false,
+            });
+            assert!(!ctx.is_null());
+            let a = (u.new_tensor_4d)(ctx, 0, n as i64, rows as i64, 1, 1);
+            let b = (u.new_tensor_4d)(ctx, 0, n as i64, rows as i64, 1, 1);
+            std::ptr::copy_nonoverlapping(xb.as_ptr(), (u.get_data)(a) as *mut u8, xb.len());
+            std::ptr::copy_nonoverlapping(gb.as_ptr(), (u.get_data)(b) as *mut u8, gb.len());
+            let ys = (u.silu)(ctx, a);
+            let yw = (u.swiglu_split)(ctx, a, b);
+            let gf = (u.new_graph)(ctx);
+            (u.build_forward_expand)(gf, ys);
+            (u.build_forward_expand)(gf, yw);
+            assert_eq!((u.compute_with_ctx)(ctx, gf, 2), 0, "ggml compute");
+            let read =
+                |t: P| std::slice::from_raw_parts((u.get_data)(t) as *const f32, n * rows).to_vec();
+            let out = [read(ys), read(yw)];
+            (u.free)(ctx);
+            out
+        };
+        for (name, a, b) in [
+            ("silu", &ours[0], &theirs[0]),
+            ("swiglu", &ours[1], &theirs[1]),
+        ] {
+            let diff = a
+                .iter()
+                .zip(b)
+                .filter(|(p, q)| p.to_bits() != q.to_bits())
+                .count();
+            println!("{name} n={n}: {diff} of {} differ", a.len());
+            assert_eq!(diff, 0, "{name} n={n}");
+        }
     }
 }

@@ -4,13 +4,18 @@ use crate::backend::cpu::exec::{split, NodeCtx};
 use crate::graph::Op;
 
 pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
+    // one monomorphized loop per op: an indirect call per element costs more than the op
+    match ctx.op {
+        Op::Add => apply(ctx, ith, nth, |x, y| x + y),
+        Op::Sub => apply(ctx, ith, nth, |x, y| x - y),
+        Op::Mul => apply(ctx, ith, nth, |x, y| x * y),
+        _ => apply(ctx, ith, nth, |x, y| x / y),
+    }
+}
+
+#[inline(always)]
+fn apply(ctx: &NodeCtx<'_>, ith: usize, nth: usize, f: impl Fn(f32, f32) -> f32) {
     let (a, b, d) = (ctx.s(0), ctx.s(1), ctx.dst);
-    let f: fn(f32, f32) -> f32 = match ctx.op {
-        Op::Add => |x, y| x + y,
-        Op::Sub => |x, y| x - y,
-        Op::Mul => |x, y| x * y,
-        _ => |x, y| x / y,
-    };
     let ne0 = d.ne[0] as usize;
     let nb0 = b.ne[0] as usize;
     let (r0, r1) = split(d.nrows(), ith, nth);

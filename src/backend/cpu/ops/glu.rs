@@ -1,6 +1,7 @@
 //! Gated units: `act(gate) * up` with the gate and up halves in one tensor or two.
 
-use super::unary::{gelu_erf, gelu_table, silu};
+use super::unary::{gelu_erf, gelu_table};
+use super::vexp::{silu, silu_row};
 use crate::backend::cpu::exec::{split, NodeCtx};
 use crate::graph::{GluOp, Op};
 
@@ -30,6 +31,13 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
                 None => (pa, pa.add(nc)),
             };
             let pd = d.row(i1, i2, i3) as *mut f32;
+            if op == GluOp::Swiglu {
+                // upstream's `ggml_vec_swiglu_f32`: vector exponential, libm for the tail
+                let gs = std::slice::from_raw_parts(g, nc);
+                let us = std::slice::from_raw_parts(u, nc);
+                silu_row(gs, Some(us), std::slice::from_raw_parts_mut(pd, nc));
+                continue;
+            }
             for i in 0..nc {
                 *pd.add(i) = act(*g.add(i)) * *u.add(i);
             }

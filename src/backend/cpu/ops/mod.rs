@@ -20,6 +20,9 @@ mod set_rows;
 mod soft_max;
 mod sort;
 mod unary;
+pub(crate) mod vexp;
+#[cfg(target_arch = "x86_64")]
+mod vexp_x86;
 
 use super::convert::{can_from_f32, can_to_f32};
 use super::exec::NodeCtx;

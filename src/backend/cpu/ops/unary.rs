@@ -61,9 +61,27 @@ pub fn erf(x: f32) -> f32 {
     (if x >= 0.0 { y } else { -y }) as f32
 }
 
-#[inline]
-pub fn silu(x: f32) -> f32 {
-    x / (1.0 + (-x).exp())
+use super::vexp::{silu, silu_row};
+
+/// SiLU over the thread's rows: contiguous rows as upstream's `ggml_vec_silu_f32` (vector
+/// exponential, libm for the tail), others element by element with libm.
+fn silu_rows(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
+    let (a, d) = (ctx.s(0), ctx.dst);
+    if !(a.nb[0] == 4 && d.nb[0] == 4) {
+        return map_rows(ctx, ith, nth, silu);
+    }
+    let ne0 = d.ne[0] as usize;
+    let (r0, r1) = split(d.nrows(), ith, nth);
+    for ir in r0..r1 {
+        let (i1, i2, i3) = d.unravel(ir);
+        // SAFETY: rows in range and contiguous (checked above); source and destination are
+        // different planned tensors.
+        unsafe {
+            let x = std::slice::from_raw_parts(a.row(i1, i2, i3) as *const f32, ne0);
+            let y = std::slice::from_raw_parts_mut(d.row(i1, i2, i3) as *mut f32, ne0);
+            silu_row(x, None, y);
+        }
+    }
 }
 
 /// Runs `f` over the thread's rows; contiguous rows go through slices (vectorisable).
@@ -101,7 +119,7 @@ pub fn compute(ctx: &NodeCtx<'_>, ith: usize, nth: usize) {
         Op::Scale { s, b } => map_rows(ctx, ith, nth, |x| x * s + b),
         Op::Clamp { min, max } => map_rows(ctx, ith, nth, |x| x.max(min).min(max)),
         Op::Unary(u) => match u {
-            UnaryOp::Silu => map_rows(ctx, ith, nth, silu),
+            UnaryOp::Silu => silu_rows(ctx, ith, nth),
             UnaryOp::Gelu => map_rows(ctx, ith, nth, gelu_table),
             UnaryOp::GeluErf => map_rows(ctx, ith, nth, gelu_erf),
             UnaryOp::Sigmoid => map_rows(ctx, ith, nth, |x| 1.0 / (1.0 + (-x).exp())),
