@@ -202,6 +202,26 @@ fn theirs(u: &Ggml, c: &Case, x: &Inputs) -> Vec<f32> {
     }
 }
 
+/// Runs every case through both libraries (inputs seeded `seed + i`) and asserts equal bits.
+fn same_bits_as_upstream(u: &Ggml, cases: &[Case], seed: u64) {
+    for (i, c) in cases.iter().enumerate() {
+        let x = inputs(c, seed + i as u64);
+        let (a, b) = (ours(c, &x), theirs(u, c, &x));
+        let diff = a
+            .iter()
+            .zip(&b)
+            .filter(|(p, q)| p.to_bits() != q.to_bits())
+            .count();
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max);
+        println!("{c:?}: {diff} of {} differ, max |diff| {max:e}", a.len());
+        assert_eq!(diff, 0, "case {i} {c:?}: max |diff| {max:e}");
+    }
+}
+
 #[test]
 fn tiled_flash_attn_is_bit_identical_to_upstream() {
     let Some(u) = upstream() else { return };
@@ -233,22 +253,7 @@ fn tiled_flash_attn_is_bit_identical_to_upstream() {
         Case { amp: 40.0, sinks: true, ..base },
         Case { ty: GgmlType::F32, amp: 40.0, n_q: 130, n_kv: 260, ..base },
     ];
-    for (i, c) in cases.iter().enumerate() {
-        let x = inputs(c, 100 + i as u64);
-        let (a, b) = (ours(c, &x), theirs(&u, c, &x));
-        let diff = a
-            .iter()
-            .zip(&b)
-            .filter(|(p, q)| p.to_bits() != q.to_bits())
-            .count();
-        let max = a
-            .iter()
-            .zip(&b)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0f32, f32::max);
-        println!("{c:?}: {diff} of {} differ, max |diff| {max:e}", a.len());
-        assert_eq!(diff, 0, "case {i} {c:?}: max |diff| {max:e}");
-    }
+    same_bits_as_upstream(&u, &cases, 100);
 }
 
 /// The per-row path (fewer than 64 query rows per head, or decode) against upstream's
@@ -287,22 +292,7 @@ fn per_row_flash_attn_matches_upstream() {
         Case { dk: 72, dv: 40, n_q: 7, nh: 3, nh_kv: 1, ..base },
         Case { n_q: 4, amp: 40.0, ..base },
     ];
-    for (i, c) in cases.iter().enumerate() {
-        let x = inputs(c, 300 + i as u64);
-        let (a, b) = (ours(c, &x), theirs(&u, c, &x));
-        let diff = a
-            .iter()
-            .zip(&b)
-            .filter(|(p, q)| p.to_bits() != q.to_bits())
-            .count();
-        let max = a
-            .iter()
-            .zip(&b)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0f32, f32::max);
-        println!("{c:?}: {diff} of {} differ, max |diff| {max:e}", a.len());
-        assert_eq!(diff, 0, "case {i} {c:?}: max |diff| {max:e}");
-    }
+    same_bits_as_upstream(&u, &cases, 300);
 }
 
 /// SiLU and SwiGLU (upstream's `ggml_vec_silu_f32` / `ggml_vec_swiglu_f32`: vector exponential

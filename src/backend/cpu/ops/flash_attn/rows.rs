@@ -197,20 +197,26 @@ pub(super) fn compute_rows(
     };
     // One decoded token: the heads of a GQA group share K/V rows, read once for all of them.
     #[cfg(target_arch = "x86_64")]
-    let grouped =
-        fast && nq1 == 1 && rk2 == rv2 && dk <= super::rows_x86::GROUP_DK && matches!(dv, 64 | 128);
+    let in_regs = fast && dk <= super::rows_x86::GROUP_DK && matches!(dv, 64 | 128);
+    #[cfg(target_arch = "x86_64")]
+    let grouped = in_regs && nq1 == 1 && rk2 == rv2;
     let mut ir = r0;
     while ir < r1 {
         let iq1 = ir % nq1;
         let iq2 = (ir / nq1) % nq2;
         let iq3 = ir / (nq1 * nq2);
         #[cfg(target_arch = "x86_64")]
-        if grouped {
-            let same = (rk2 - iq2 % rk2).min(r1 - ir).min(nq2 - iq2);
-            let n = [8, 4, 2, 1].into_iter().find(|&g| g <= same).unwrap_or(1);
-            // SAFETY: rows ir..ir + n are this thread's, heads iq2..iq2 + n of KV head
-            // iq2 / rk2 (checked above), their Q and mask rows in range as for one row.
-            unsafe { group(ctx, GroupAt { iq2, iq3, n }, &scores_of, vkq) };
+        if in_regs {
+            let n = if grouped {
+                let same = (rk2 - iq2 % rk2).min(r1 - ir).min(nq2 - iq2);
+                [8, 4, 2, 1].into_iter().find(|&g| g <= same).unwrap_or(1)
+            } else {
+                1
+            };
+            let at = GroupAt { iq1, iq2, iq3, n };
+            // SAFETY: rows ir..ir + n are this thread's: heads iq2..iq2 + n of KV head
+            // iq2 / rk2 when n > 1 (checked above), their Q and mask rows in range as for one.
+            unsafe { group(ctx, at, &scores_of, vkq) };
             ir += n;
             continue;
         }
@@ -300,16 +306,17 @@ pub(super) fn compute_rows(
     }
 }
 
-/// Where a group of decoded heads starts: head `iq2`, batch `iq3`, `n` heads.
+/// Where a group of query rows starts: token `iq1`, head `iq2`, batch `iq3`, `n` heads.
 #[cfg(target_arch = "x86_64")]
 struct GroupAt {
+    iq1: usize,
     iq2: usize,
     iq3: usize,
     n: usize,
 }
 
-/// Runs [`super::rows_x86::group_f16`] on `at.n` heads of one decoded token and writes their
-/// rows; `scores_of(head)` gives each head's score parameters.
+/// Runs [`super::rows_x86::group_f16`] on `at.n` heads of one token and writes their rows;
+/// `scores_of(head)` gives each head's score parameters.
 ///
 /// # Safety
 /// As for the per-row loop: the heads share one KV head, F16 K/V, and the CPU has what
@@ -335,9 +342,10 @@ unsafe fn group(
     };
     for j in 0..at.n {
         let h = at.iq2 + j;
-        g.q[j] = q.row(0, h, at.iq3) as *const f32;
-        g.mask[j] = ctx.src[3]
-            .map(|mt| mt.row(0, h % mt.ne[2] as usize, at.iq3 % mt.ne[3] as usize) as *const u16);
+        g.q[j] = q.row(at.iq1, h, at.iq3) as *const f32;
+        g.mask[j] = ctx.src[3].map(|mt| {
+            mt.row(at.iq1, h % mt.ne[2] as usize, at.iq3 % mt.ne[3] as usize) as *const u16
+        });
         g.sc[j] = scores_of(h);
     }
     let r = RowF16 {
@@ -362,7 +370,7 @@ unsafe fn group(
             ons[j].s_sum,
             sink,
             false,
-            d.row(h, 0, at.iq3) as *mut f32,
+            d.row(h, at.iq1, at.iq3) as *mut f32,
         );
     }
 }

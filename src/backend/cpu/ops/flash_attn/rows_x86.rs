@@ -201,20 +201,16 @@ unsafe fn mad_regs<const NV: usize>(acc: &mut [__m512; NV], v: *const u16, s: f3
     }
 }
 
-/// The KV loop of one query row with F16 K and V: masked entries skipped, scores as
-/// [`Scores::score`], the online softmax of [`Online::step`], V accumulated into `h16`
-/// (zeroed by the caller) in f16.
+/// The KV loop of one query row with F16 K and V, for head sizes [`group_f16`] does not take:
+/// masked entries skipped, scores as [`Scores::score`], the online softmax of [`Online::step`],
+/// V accumulated into `h16` (zeroed by the caller) in f16 memory.
 ///
 /// # Safety
 /// [`available`] is true; `r.q` holds `r.dk` values; K rows `0..r.n_kv` hold `r.dk` f16 values
 /// and V rows `h16.len()`; the mask (if any) holds `r.n_kv` values.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 pub(super) unsafe fn row_f16(r: RowF16, sc: &Scores, h16: &mut [half::f16]) -> Online {
-    match h16.len() {
-        64 => row_f16_regs::<4>(r, sc, h16),
-        128 => row_f16_regs::<8>(r, sc, h16),
-        _ => row_f16_mem(r, sc, h16),
-    }
+    row_f16_mem(r, sc, h16)
 }
 
 /// [`row_f16`] with the accumulator in memory (any head size).
@@ -230,21 +226,19 @@ unsafe fn row_f16_mem(r: RowF16, sc: &Scores, h16: &mut [half::f16]) -> Online {
     })
 }
 
-/// [`row_f16`] with the accumulator in `NV` registers (`dv = 16 · NV`).
+/// Prefetches the K and V rows [`PREFETCH_ROWS`] after row `ic`: they are a whole cache cell
+/// apart (all KV heads), a stride the hardware prefetcher does not follow.
 #[inline(always)]
-unsafe fn row_f16_regs<const NV: usize>(r: RowF16, sc: &Scores, h16: &mut [half::f16]) -> Online {
-    let mut acc = [_mm512_setzero_ps(); NV];
-    let on = kv_loop(&r, sc, 16 * NV, |ms, v, vs| {
-        if ms != 1.0 {
-            mad_regs(&mut acc, std::ptr::null(), ms);
+unsafe fn prefetch_kv(r: &RowF16, ic: usize, dv: usize) {
+    let ahead = ic + PREFETCH_ROWS;
+    if ahead < r.n_kv {
+        for off in (0..r.dk * 2).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(r.k.add(ahead * r.k_stride + off) as *const i8);
         }
-        mad_regs(&mut acc, v, vs);
-    });
-    for (j, a) in acc.iter().enumerate() {
-        let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(*a);
-        _mm256_storeu_si256(h16.as_mut_ptr().add(16 * j) as *mut __m256i, h);
+        for off in (0..dv * 2).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(r.v.add(ahead * r.v_stride + off) as *const i8);
+        }
     }
-    on
 }
 
 /// Walks the visible KV rows of one query row in order, calling `update(ms, v_row, vs)` with
@@ -265,17 +259,7 @@ unsafe fn kv_loop(
         if mv == f32::NEG_INFINITY {
             continue;
         }
-        // K and V rows are a cache row apart (all KV heads in one cell): fetch ahead, the
-        // hardware prefetcher does not follow this stride
-        let ahead = ic + PREFETCH_ROWS;
-        if ahead < r.n_kv {
-            for off in (0..r.dk * 2).step_by(64) {
-                _mm_prefetch::<_MM_HINT_T0>(r.k.add(ahead * r.k_stride + off) as *const i8);
-            }
-            for off in (0..dv * 2).step_by(64) {
-                _mm_prefetch::<_MM_HINT_T0>(r.v.add(ahead * r.v_stride + off) as *const i8);
-            }
-        }
+        prefetch_kv(r, ic, dv);
         let kr = r.k.add(ic * r.k_stride) as *const u16;
         let s = sc.score(dot_f16(r.dk, kr, r.q), mv);
         let (ms, vs) = on.step(s);
@@ -304,8 +288,9 @@ pub(super) struct Group {
     pub sc: [Scores; GROUP],
 }
 
-/// [`row_f16`] for up to [`GROUP`] query rows that read the same K/V head (one decoded token's
-/// heads of a GQA group): each K and V row is loaded once for all of them. Every row's result
+/// The KV loop for up to [`GROUP`] query rows that read the same K/V head (one decoded token's
+/// heads of a GQA group, or one row alone), the accumulators in registers: each K and V row is
+/// loaded once for all of them. Every row's result
 /// is the same bits as [`row_f16`] gives it alone. `r.q` and `r.mask` are unused (per row in
 /// `g`); row `j`'s f16 accumulator goes to `out[j]`.
 ///
@@ -358,15 +343,7 @@ unsafe fn group_regs<const G: usize, const NV: usize>(
         let nb = (r.n_kv - ic0).min(BLOCK);
         for b in 0..nb {
             let ic = ic0 + b;
-            let ahead = ic + PREFETCH_ROWS;
-            if ahead < r.n_kv {
-                for off in (0..r.dk * 2).step_by(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(r.k.add(ahead * r.k_stride + off) as *const i8);
-                }
-                for off in (0..dv * 2).step_by(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(r.v.add(ahead * r.v_stride + off) as *const i8);
-                }
-            }
+            prefetch_kv(r, ic, dv);
             let kr = r.k.add(ic * r.k_stride) as *const u16;
             for j in 0..G {
                 let sc = &g.sc[j];
