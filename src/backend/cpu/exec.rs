@@ -97,6 +97,34 @@ impl NodeCtx<'_> {
     pub fn next_chunk(&self) -> usize {
         self.chunk.fetch_add(1, Ordering::Relaxed)
     }
+    /// The next unclaimed range of `0..total`, shrinking as the work runs out (guided
+    /// self-scheduling): each claim takes `1 / (2 · nth)` of what is left, rounded up to a
+    /// multiple of `step`, so the last claims are small and the threads finish together. Uses
+    /// this node's chunk counter as the next free index (zero when the node starts).
+    pub fn claim_range(
+        &self,
+        total: usize,
+        nth: usize,
+        step: usize,
+    ) -> Option<std::ops::Range<usize>> {
+        let step = step.max(1);
+        let mut cur = self.chunk.load(Ordering::Relaxed);
+        loop {
+            if cur >= total {
+                return None;
+            }
+            let left = total - cur;
+            let want = (left / (2 * nth.max(1))).max(step).div_ceil(step) * step;
+            let end = cur + want.min(left);
+            match self
+                .chunk
+                .compare_exchange_weak(cur, end, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(cur..end),
+                Err(now) => cur = now,
+            }
+        }
+    }
     /// Records a failure and aborts the run.
     pub fn fail(&self) {
         self.failed.store(true, Ordering::Release);

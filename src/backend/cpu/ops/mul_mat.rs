@@ -235,19 +235,29 @@ fn compute_kernels(ctx: &NodeCtx<'_>, vdt: GgmlType, ith: usize, nth: usize) {
     let (ne2, ne3) = (d.ne[2] as usize, d.ne[3] as usize);
     let (r2, r3) = (ne2 / a.ne[2] as usize, ne3 / a.ne[3] as usize);
     let w_len = (m.saturating_sub(1)) * a.nb[1] + a.ty.type_size() * (k / a.ty.block_size());
-    // Chunks of weight rows (multiples of 16) per batch, handed out dynamically.
+    // Chunks of weight rows (multiples of 16) per batch, handed out dynamically. A single
+    // matrix times a few rows (generation) is memory-bound and short: its chunks shrink towards
+    // the end so that both threads reach the barrier together.
     let rows_per_chunk = chunk_rows(m, ne2 * ne3, nth);
     let chunks_per_batch = m.div_ceil(rows_per_chunk);
     let n_chunks = chunks_per_batch * ne2 * ne3;
+    let guided = ne2 * ne3 == 1 && n <= GUIDED_MAX_ROWS;
     loop {
-        let c = ctx.next_chunk();
-        if c >= n_chunks {
-            break;
-        }
-        let (batch, cb) = (c / chunks_per_batch, c % chunks_per_batch);
+        let (batch, m0, m1) = if guided {
+            match ctx.claim_range(m, nth, 16) {
+                Some(r) => (0, r.start, r.end),
+                None => break,
+            }
+        } else {
+            let c = ctx.next_chunk();
+            if c >= n_chunks {
+                break;
+            }
+            let (batch, cb) = (c / chunks_per_batch, c % chunks_per_batch);
+            let m0 = cb * rows_per_chunk;
+            (batch, m0, (m0 + rows_per_chunk).min(m))
+        };
         let (i2, i3) = (batch % ne2, batch / ne2);
-        let m0 = cb * rows_per_chunk;
-        let m1 = (m0 + rows_per_chunk).min(m);
         // SAFETY: the weight matrix (i2/r2, i3/r3) spans w_len bytes from its start; the
         // activations of batch (i2, i3) are n rows `ars` apart; dst rows are contiguous f32 and
         // this chunk's columns m0..m1 belong to this thread alone.
@@ -274,6 +284,10 @@ fn compute_kernels(ctx: &NodeCtx<'_>, vdt: GgmlType, ith: usize, nth: usize) {
         }
     }
 }
+
+/// Most activation rows for which a single matrix's rows are claimed in shrinking ranges
+/// ([`NodeCtx::claim_range`]) rather than fixed chunks.
+const GUIDED_MAX_ROWS: usize = 4;
 
 /// Weight rows per chunk: about eight chunks per thread over all batches, in multiples of 16
 /// rows (the kernels' preferred tile), at least 16.
