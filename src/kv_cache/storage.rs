@@ -261,14 +261,22 @@ impl KvStorage {
         self.v_trans
     }
 
-    /// Byte offsets of cell `i`'s data in layer region `off`: one run of `row` bytes, or (a
-    /// transposed V) `row / es` runs of `es` bytes, `size * es` apart.
-    fn cell_runs(&self, off: usize, i: usize, row: usize, trans: bool) -> (usize, usize, usize) {
+    /// Where cell `i`'s data of part `p` lies (parts: every layer's K, then every layer's V):
+    /// `(region, start, run, stride, runs)`, i.e. `runs` runs of `run` bytes, `stride` apart (one
+    /// row, or a transposed V's one element per component). `None` for a layer not held here.
+    fn cell_part(&self, p: usize, i: usize) -> Option<(usize, usize, usize, usize, usize)> {
+        let nl = self.k_off.len();
+        let (off, row, trans) = if p < nl {
+            (self.k_off[p], self.k_row[p], false)
+        } else {
+            (self.v_off[p - nl], self.v_row[p - nl], self.v_trans)
+        };
+        let (r, off) = off?;
         if trans {
             let es = self.type_v.type_size();
-            (off + i * es, es, self.size as usize * es)
+            Some((r, off + i * es, es, self.size as usize * es, row / es))
         } else {
-            (off + i * row, row, row)
+            Some((r, off + i * row, row, row, 1))
         }
     }
 
@@ -313,20 +321,12 @@ impl KvStorage {
     /// Appends cell `i`'s K and V rows (layer by layer) to `out`; a transposed V row is
     /// gathered, so the bytes are the same whatever the layout.
     pub fn read_cell(&mut self, i: u32, out: &mut Vec<u8>) -> Result<()> {
-        let i = i as usize;
-        let parts = [
-            (&self.k_off, &self.k_row, false),
-            (&self.v_off, &self.v_row, self.v_trans),
-        ];
-        for (offs, rows, trans) in parts {
-            for (off, &row) in offs.iter().zip(rows) {
-                if let Some((r, off)) = *off {
-                    let (start, run, stride) = self.cell_runs(off, i, row, trans);
-                    let m = self.mems[r].bytes().ok_or_else(Self::no_memory)?;
-                    for k in 0..row / run {
-                        let at = start + k * stride;
-                        out.extend_from_slice(&m[at..at + run]);
-                    }
+        for p in 0..2 * self.k_off.len() {
+            if let Some((r, start, run, stride, runs)) = self.cell_part(p, i as usize) {
+                let m = self.mems[r].bytes().ok_or_else(Self::no_memory)?;
+                for k in 0..runs {
+                    let at = start + k * stride;
+                    out.extend_from_slice(&m[at..at + run]);
                 }
             }
         }
@@ -340,23 +340,14 @@ impl KvStorage {
         if src.len() < need || i >= self.size {
             return Err(Error::invalid("state: truncated KV cell data"));
         }
-        let i = i as usize;
         let mut at = 0;
-        for (v, trans) in [(false, false), (true, self.v_trans)] {
-            let (offs, rows) = if v {
-                (&self.v_off, &self.v_row)
-            } else {
-                (&self.k_off, &self.k_row)
-            };
-            for (off, &row) in offs.iter().zip(rows) {
-                if let Some((r, off)) = *off {
-                    let (start, run, stride) = self.cell_runs(off, i, row, trans);
-                    let m = self.mems[r].bytes_mut().ok_or_else(Self::no_memory)?;
-                    for k in 0..row / run {
-                        let to = start + k * stride;
-                        m[to..to + run].copy_from_slice(&src[at..at + run]);
-                        at += run;
-                    }
+        for p in 0..2 * self.k_off.len() {
+            if let Some((r, start, run, stride, runs)) = self.cell_part(p, i as usize) {
+                let m = self.mems[r].bytes_mut().ok_or_else(Self::no_memory)?;
+                for k in 0..runs {
+                    let to = start + k * stride;
+                    m[to..to + run].copy_from_slice(&src[at..at + run]);
+                    at += run;
                 }
             }
         }

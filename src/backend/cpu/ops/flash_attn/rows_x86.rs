@@ -98,19 +98,31 @@ unsafe fn h2f(h: u16) -> f32 {
 /// widened): the same products and sums.
 #[inline(always)]
 unsafe fn dot_f16_wide(n: usize, x: *const u16, y: *const f32) -> f32 {
+    dot_by(n, x, |i| _mm512_loadu_ps(y.add(i)), |t| *y.add(t))
+}
+
+/// The order of upstream's AVX-512 `ggml_vec_dot_f16` over f16 `x` and a second operand read
+/// through `y16(i)` (16 values from element `i`) and `y1(t)` (one value).
+#[inline(always)]
+unsafe fn dot_by(
+    n: usize,
+    x: *const u16,
+    y16: impl Fn(usize) -> __m512,
+    y1: impl Fn(usize) -> f32,
+) -> f32 {
     let np = n & !63;
     let mut acc = [_mm512_setzero_ps(); 4];
     let mut i = 0;
     while i < np {
         for (j, a) in acc.iter_mut().enumerate() {
             let ax = _mm512_cvtph_ps(_mm256_loadu_si256(x.add(i + 16 * j) as *const __m256i));
-            *a = _mm512_fmadd_ps(ax, _mm512_loadu_ps(y.add(i + 16 * j)), *a);
+            *a = _mm512_fmadd_ps(ax, y16(i + 16 * j), *a);
         }
         i += 64;
     }
     let mut sum = reduce_like_upstream(acc) as f64;
     for t in np..n {
-        sum += (h2f(*x.add(t)) * *y.add(t)) as f64;
+        sum += (h2f(*x.add(t)) * y1(t)) as f64;
     }
     sum as f32
 }
@@ -133,22 +145,12 @@ unsafe fn reduce_like_upstream(acc: [__m512; 4]) -> f32 {
 /// then pairs), leftovers added in f64 as f32 products.
 #[inline(always)]
 unsafe fn dot_f16(n: usize, x: *const u16, y: *const u16) -> f32 {
-    let np = n & !63;
-    let mut acc = [_mm512_setzero_ps(); 4];
-    let mut i = 0;
-    while i < np {
-        for (j, a) in acc.iter_mut().enumerate() {
-            let ax = _mm512_cvtph_ps(_mm256_loadu_si256(x.add(i + 16 * j) as *const __m256i));
-            let ay = _mm512_cvtph_ps(_mm256_loadu_si256(y.add(i + 16 * j) as *const __m256i));
-            *a = _mm512_fmadd_ps(ax, ay, *a);
-        }
-        i += 64;
-    }
-    let mut sum = reduce_like_upstream(acc) as f64;
-    for t in np..n {
-        sum += (h2f(*x.add(t)) * h2f(*y.add(t))) as f64;
-    }
-    sum as f32
+    dot_by(
+        n,
+        x,
+        |i| _mm512_cvtph_ps(_mm256_loadu_si256(y.add(i) as *const __m256i)),
+        |t| h2f(*y.add(t)),
+    )
 }
 
 /// `acc[i] = f16(fma(v[i], s, acc[i]))` (or `f16(acc[i] · s)` when `v` is null), 16 lanes at a
@@ -210,12 +212,6 @@ unsafe fn mad_regs<const NV: usize>(acc: &mut [__m512; NV], v: *const u16, s: f3
 /// and V rows `h16.len()`; the mask (if any) holds `r.n_kv` values.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 pub(super) unsafe fn row_f16(r: RowF16, sc: &Scores, h16: &mut [half::f16]) -> Online {
-    row_f16_mem(r, sc, h16)
-}
-
-/// [`row_f16`] with the accumulator in memory (any head size).
-#[inline(always)]
-unsafe fn row_f16_mem(r: RowF16, sc: &Scores, h16: &mut [half::f16]) -> Online {
     let dv = h16.len();
     let acc = h16.as_mut_ptr() as *mut u16;
     kv_loop(&r, sc, dv, |ms, v, vs| {
